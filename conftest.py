@@ -1,0 +1,67 @@
+"""Test set-up shared by every app: isolated data directory, service checks, role users."""
+
+import os
+import socket
+
+import pytest
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def service_or_skip(host, port, what):
+    """Skip when a local service is unreachable — but fail in CI, where it must be there."""
+    try:
+        socket.create_connection((host, port), timeout=2).close()
+    except OSError:
+        message = f"{what} is not reachable on {host}:{port}"
+        if IN_CI:
+            pytest.fail(message + " (CI=true: services are required)")
+        pytest.skip(message)
+
+
+@pytest.fixture(autouse=True)
+def isolated_files(settings, tmp_path_factory):
+    """Uploaded files and the evidence signing key go to a per-session temporary directory."""
+    base = tmp_path_factory.getbasetemp()
+    settings.MEDIA_ROOT = base / "media"
+    settings.GREENLEDGER_EVIDENCE_KEY = base / "keys" / "evidence-ed25519.pem"
+
+
+@pytest.fixture
+def role_user(db, django_user_model):
+    """Factory: a user in the given role, attached to the demo-like site passed in."""
+    from django.contrib.auth.models import Group
+
+    from greenledger.core.models import Person
+
+    def make(role, site=None, username=None):
+        user = django_user_model.objects.create_user(username=username or f"u-{role}", password="x-Pass-1234")
+        user.groups.add(Group.objects.get(name=role))
+        person = Person.objects.create(user=user, name=f"{role} person")
+        if site is not None:
+            person.sites.add(site)
+        return user
+
+    return make
+
+
+@pytest.fixture
+def site(db):
+    from greenledger.core.models import Enterprise, Equipment, Site, Workshop
+
+    enterprise = Enterprise.objects.create(name="测试企业")
+    site = Site.objects.create(enterprise=enterprise, code="test-site", name="测试工厂", industry="lithium")
+    workshop = Workshop.objects.create(site=site, code="assembly", name="电芯封装")
+    Equipment.objects.create(workshop=workshop, code="LW-01", name="激光焊接机", tag_id="NFC-T-1")
+    return site
+
+
+@pytest.fixture
+def other_site(db):
+    from greenledger.core.models import Enterprise, Equipment, Site, Workshop
+
+    enterprise = Enterprise.objects.create(name="其他企业")
+    site = Site.objects.create(enterprise=enterprise, code="other-site", name="其他工厂")
+    workshop = Workshop.objects.create(site=site, code="w", name="车间")
+    Equipment.objects.create(workshop=workshop, code="X-01", name="其他设备", tag_id="NFC-O-1")
+    return site

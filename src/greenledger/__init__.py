@@ -1,0 +1,3 @@
+"""GreenLedger (绿账): environmental and carbon ledgers for factories."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,115 @@
+"""The JSON API (Django Ninja): one router per app, one error format, session or token auth.
+
+Every error body has the same shape, whatever raised it::
+
+    {"errors": [{"field": "plate", "rule": "pattern", "message": "…"}]}
+
+``field`` is a dotted path into the request (empty when the error is not about one field),
+``rule`` a stable machine-readable name, ``message`` a sentence in the user's language.
+Browsers use the session cookie (with CSRF); devices and integrations send
+``Authorization: Bearer <token>`` with a token scoped to a site and a purpose.
+"""
+
+from django.core.exceptions import PermissionDenied, ValidationError as DjangoValidationError
+from django.http import Http404
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.security import APIKeyHeader, HttpBearer, django_auth
+
+from greenledger.core.models import ApiToken
+
+
+class TokenAuth(HttpBearer):
+    """``Authorization: Bearer glt_…``: a device or integration token, looked up by its hash."""
+
+    def authenticate(self, request, token):
+        found = ApiToken.objects.active().select_related("site").filter(key_hash=ApiToken.hash_key(token)).first()
+        if found is None:
+            return None
+        now = timezone.now()
+        if found.last_used_at is None or (now - found.last_used_at).total_seconds() > 60:
+            ApiToken.objects.filter(pk=found.pk).update(last_used_at=now)
+        return found
+
+
+class HeaderTokenAuth(APIKeyHeader):
+    """``X-Api-Key: glt_…`` for devices that cannot set an Authorization header."""
+
+    param_name = "X-Api-Key"
+
+    def authenticate(self, request, key):
+        return TokenAuth().authenticate(request, key)
+
+
+def error_body(errors):
+    return {"errors": errors}
+
+
+def one_error(message, rule, field=""):
+    return error_body([{"field": field, "rule": rule, "message": str(message)}])
+
+
+api = NinjaAPI(
+    title="GreenLedger API",
+    version="1",
+    description="绿账 GreenLedger: environmental and carbon ledgers. Errors: {\"errors\": [{field, rule, message}]}.",
+    auth=[django_auth, TokenAuth(), HeaderTokenAuth()],
+    urls_namespace="api",
+)
+
+
+@api.exception_handler(ValidationError)
+def on_validation_error(request, exc):
+    errors = []
+    for item in exc.errors:
+        loc = [str(part) for part in item.get("loc", ()) if part not in ("body", "query", "path", "form", "payload")]
+        errors.append({"field": ".".join(loc), "rule": item.get("type", "invalid"), "message": item.get("msg", "")})
+    return api.create_response(request, error_body(errors), status=422)
+
+
+@api.exception_handler(DjangoValidationError)
+def on_django_validation_error(request, exc):
+    errors = []
+    if hasattr(exc, "error_dict"):
+        for field, field_errors in exc.error_dict.items():
+            for error in field_errors:
+                errors.append({"field": "" if field == "__all__" else field, "rule": error.code or "invalid",
+                               "message": " ".join(error.messages)})
+    else:
+        for error in exc.error_list:
+            errors.append({"field": "", "rule": error.code or "invalid", "message": " ".join(error.messages)})
+    return api.create_response(request, error_body(errors), status=422)
+
+
+@api.exception_handler(AuthenticationError)
+def on_authentication_error(request, exc):
+    return api.create_response(request, one_error(_("Log in or send a valid API token."), "authentication"), status=401)
+
+
+@api.exception_handler(PermissionDenied)
+def on_permission_denied(request, exc):
+    return api.create_response(request, one_error(_("You do not have permission for this."), "permission"), status=403)
+
+
+@api.exception_handler(Http404)
+def on_not_found(request, exc):
+    return api.create_response(request, one_error(_("Not found."), "not_found"), status=404)
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request, exc):
+    message = exc.message if hasattr(exc, "message") else str(exc)
+    return api.create_response(request, one_error(message, "http_%d" % exc.status_code), status=exc.status_code)
+
+
+def _mount():
+    from greenledger.core.api import router as core_router
+    from greenledger.evidence.api import router as evidence_router
+
+    api.add_router("/core/", core_router)
+    api.add_router("/evidence/", evidence_router)
+
+
+_mount()

@@ -1,0 +1,54 @@
+"""The navigation of every app, in one list, filtered by permission for each user.
+
+Each entry: (url name, url argument, label, permission or None, section). Sections that later ledgers fill
+point at the "coming" page until their app lands.
+"""
+
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+NAVIGATION = [
+    ("core:dashboard", None, _("Dashboard"), "core.view_dashboard", "overview"),
+    ("core:coming", "measures", _("Measure ledger"), "core.view_dashboard", "ledgers"),
+    ("core:coming", "telemetry", _("Energy & telemetry"), "core.view_dashboard", "ledgers"),
+    ("core:coming", "carbon", _("Carbon accounting"), "core.view_dashboard", "ledgers"),
+    ("core:coming", "gate", _("Gate e-ledger"), "core.view_dashboard", "ledgers"),
+    ("core:coming", "uplink", _("Regulator uplink"), "core.view_dashboard", "ledgers"),
+    ("core:coming", "supply", _("Supply-chain carbon"), "core.view_dashboard", "ledgers"),
+    ("core:coming", "reports", _("Reports"), "core.view_dashboard", "ledgers"),
+    ("evidence:overview", None, _("Evidence log"), "evidence.view_leaf", "assurance"),
+    ("core:audit_list", None, _("Audit trail"), "core.view_auditentry", "assurance"),
+    ("core:site_list", None, _("Sites & workshops"), "core.view_site", "organisation"),
+    ("core:equipment_list", None, _("Equipment"), "core.view_equipment", "organisation"),
+    ("core:person_list", None, _("People"), "core.view_person", "organisation"),
+    ("core:token_list", None, _("API tokens"), "core.view_apitoken", "organisation"),
+]
+
+SECTIONS = {
+    "overview": _("Overview"),
+    "ledgers": _("Ledgers"),
+    "assurance": _("Assurance"),
+    "organisation": _("Organisation"),
+}
+
+COMING = {
+    "measures": (_("Measure ledger"), _("Safety and emission-reduction measures, recorded as they are done.")),
+    "telemetry": (_("Energy & telemetry"), _("Meters, sensors and PLC data with 15-minute, hourly and daily rollups.")),
+    "carbon": (_("Carbon accounting"), _("Emission factors, emissions by scope, measure effects and anomalies.")),
+    "gate": (_("Gate e-ledger"), _("Vehicles, non-road machinery, gate decisions and the passage ledger (HJ 1321-2023).")),
+    "uplink": (_("Regulator uplink"), _("Signed, resumable upload of ledger records to the regulator's platform.")),
+    "supply": (_("Supply-chain carbon"), _("Supplier disclosures, grading, product footprints and carbon labels.")),
+    "reports": (_("Reports"), _("Period reports and evidence packs as PDF and Excel.")),
+}
+
+
+def visible_navigation(user):
+    groups = []
+    for url_name, arg, label, perm, section in NAVIGATION:
+        if perm is not None and not user.has_perm(perm):
+            continue
+        if not groups or groups[-1]["key"] != section:
+            groups.append({"key": section, "label": SECTIONS[section], "items": []})
+        href = reverse(url_name, args=[arg] if arg else [])
+        groups[-1]["items"].append({"href": href, "label": label})
+    return groups

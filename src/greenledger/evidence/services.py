@@ -1,0 +1,192 @@
+"""Evidence log services: seal a record, take a signed checkpoint, prove, summarise.
+
+``seal(instance)`` is the one way to seal a ledger record (``SealedModel.save`` calls it). It
+re-reads the row inside the inserting transaction, hashes its canonical JSON as an RFC 6962
+leaf, and appends the leaf to the log; if anything fails the insert rolls back with it.
+"""
+
+import datetime
+from dataclasses import dataclass
+
+from django.db import router, transaction
+from django.db.models import Count
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from greenledger.evidence import canonical, keys, merkle, tree
+from greenledger.evidence.models import Checkpoint, Leaf
+
+
+class SealError(Exception):
+    """A record could not be sealed."""
+
+
+def seal(instance, using=None) -> Leaf:
+    """Seal a saved row into the evidence log, in the caller's transaction; return its leaf.
+
+    Works for any model instance (ledger records, third-party rows such as auditlog entries).
+    Without a surrounding transaction it opens its own, so the row is then already committed:
+    callers that need "saved ⇔ sealed" wrap the insert and the seal in one ``atomic()``.
+    """
+    model = instance._meta.concrete_model
+    using = using or instance._state.db or router.db_for_write(model)
+    if instance.pk is None:
+        raise SealError(f"{model._meta.label} must be saved before it is sealed")
+    with transaction.atomic(using=using, savepoint=False):
+        record = canonical.read_record(model, instance.pk, using)
+        if record is None:
+            raise SealError(f"{model._meta.label} {instance.pk} is not in the database")
+        label, record_id = canonical.table_label(model), str(instance.pk)
+        now = timezone.now()
+        [index] = tree.append_leaves([(label, record_id, merkle.leaf_hash(record))], using, sealed_at=now)
+    return Leaf(index=index, table=label, record_id=record_id, leaf_hash=merkle.leaf_hash(record), sealed_at=now)
+
+
+def tree_size(using=None) -> int:
+    return tree.current_size(using)
+
+
+# Checkpoints -------------------------------------------------------------------------------
+
+
+def latest_checkpoint(using=None) -> Checkpoint | None:
+    return Checkpoint.objects.using(using).order_by("-tree_size", "-created_at").first()
+
+
+def checkpoint_at(size: int, using=None) -> Checkpoint | None:
+    return Checkpoint.objects.using(using).filter(tree_size=size).order_by("-created_at").first()
+
+
+def take_checkpoint(force=False, using=None) -> tuple[Checkpoint, bool]:
+    """Sign the current tree head; return (checkpoint, created).
+
+    Only signs when the tree grew since the latest checkpoint or none exists, unless ``force``.
+    """
+    with transaction.atomic(using=using):
+        # The head lock keeps the size and root consistent with concurrent appends.
+        size = tree.locked_head(using).size
+        latest = latest_checkpoint(using)
+        if latest is not None and latest.tree_size >= size and not force:
+            return latest, False
+        root_hex = tree.root_hash(size, using).hex()
+        created_at = timezone.now()
+        message = keys.checkpoint_message(size, root_hex, canonical.format_datetime(created_at))
+        checkpoint = Checkpoint(
+            tree_size=size,
+            root_hash=root_hex,
+            created_at=created_at,
+            signature=keys.sign(message),
+            key_id=keys.key_id(),
+        )
+        checkpoint.save(using=using, force_insert=True)
+    return checkpoint, True
+
+
+def checkpoint_message(checkpoint: Checkpoint) -> bytes:
+    return keys.checkpoint_message(
+        checkpoint.tree_size, checkpoint.root_hash, canonical.format_datetime(checkpoint.created_at)
+    )
+
+
+def checkpoint_signature_valid(checkpoint: Checkpoint) -> bool:
+    return checkpoint.key_id == keys.key_id() and keys.signature_valid(
+        checkpoint_message(checkpoint), checkpoint.signature
+    )
+
+
+def checkpoint_dict(checkpoint: Checkpoint) -> dict:
+    """A checkpoint with everything needed to check it offline."""
+    return {
+        "tree_size": checkpoint.tree_size,
+        "root_hash": checkpoint.root_hash,
+        "created_at": canonical.format_datetime(checkpoint.created_at),
+        "signature": checkpoint.signature,
+        "key_id": checkpoint.key_id,
+        "message": checkpoint_message(checkpoint).decode(),
+        "public_key_pem": keys.public_key_pem() if checkpoint.key_id == keys.key_id() else None,
+    }
+
+
+# Lookups and proofs ------------------------------------------------------------------------
+
+
+def find_leaf(table: str, record_id: str, using=None) -> Leaf | None:
+    return Leaf.objects.using(using).filter(table=table, record_id=record_id).first()
+
+
+def leaf_of(instance) -> Leaf | None:
+    return find_leaf(canonical.table_label(instance), str(instance.pk), instance._state.db)
+
+
+@dataclass
+class RecordProof:
+    """An inclusion proof of one leaf, with the record as it reads now."""
+
+    leaf: Leaf
+    record: bytes | None
+    audit_path: list[bytes]
+    tree_size: int
+    root: bytes
+    checkpoint: Checkpoint | None
+
+    @property
+    def record_hash(self) -> bytes | None:
+        return None if self.record is None else merkle.leaf_hash(self.record)
+
+    @property
+    def matches(self) -> bool:
+        return self.record_hash == bytes(self.leaf.leaf_hash)
+
+
+def record_proof(index: int, size: int | None = None, using=None) -> RecordProof:
+    """Inclusion proof of leaf ``index`` in the tree of ``size`` leaves (default: latest checkpoint).
+
+    Raises Leaf.DoesNotExist for an unknown leaf and ValueError for a size that does not hold it.
+    """
+    leaf = Leaf.objects.using(using).get(index=index)
+    if size is None:
+        latest = latest_checkpoint(using)
+        size = latest.tree_size if latest is not None and latest.tree_size > index else tree.current_size(using)
+    if index >= size:
+        raise ValueError(f"leaf {index} is not in the tree of size {size}")
+    path, root = tree.inclusion_proof(index, size, using)
+    model = _model(leaf.table)
+    record = None if model is None else canonical.read_record(model, model._meta.pk.to_python(leaf.record_id), using)
+    return RecordProof(leaf, record, path, size, root, checkpoint_at(size, using))
+
+
+def _model(label):
+    from greenledger.evidence.registry import model_for
+
+    return model_for(label)
+
+
+# Summary for pages -------------------------------------------------------------------------
+
+
+def log_summary(days=30, using=None) -> dict:
+    """Tree size, latest checkpoint, leaves per table and leaves per day (site time zone)."""
+    latest = latest_checkpoint(using)
+    per_table = (
+        Leaf.objects.using(using).values("table").annotate(count=Count("index")).order_by("table")
+    )
+    today = timezone.localdate()
+    first_day = today - datetime.timedelta(days=days - 1)
+    since = timezone.make_aware(datetime.datetime.combine(first_day, datetime.time.min))
+    counts = dict(
+        Leaf.objects.using(using)
+        .filter(sealed_at__gte=since)
+        .annotate(day=TruncDate("sealed_at", tzinfo=timezone.get_current_timezone()))
+        .values("day")
+        .annotate(count=Count("index"))
+        .values_list("day", "count")
+    )
+    return {
+        "tree_size": tree.current_size(using),
+        "latest_checkpoint": None if latest is None else checkpoint_dict(latest),
+        "per_table": [{"table": row["table"], "count": row["count"]} for row in per_table],
+        "per_day": [
+            {"day": day, "count": counts.get(day, 0)}
+            for day in (first_day + datetime.timedelta(days=offset) for offset in range(days))
+        ],
+    }

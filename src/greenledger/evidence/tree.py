@@ -1,0 +1,136 @@
+"""The evidence log's Merkle tree as stored in the database: append, roots and proofs.
+
+Appending takes the ``LogHead`` row with ``SELECT ... FOR UPDATE`` (on SQLite the IMMEDIATE
+transaction already holds the write lock), writes the leaf, writes every aligned subtree the leaf
+completes, and moves the head: a handful of statements whatever the size. Roots and proofs are
+computed from aligned subtree hashes fetched in one query.
+"""
+
+from django.db import IntegrityError, models, transaction
+from django.utils import timezone
+
+from greenledger.evidence import merkle
+from greenledger.evidence.models import Leaf, LogHead, Node, node_key
+
+BULK_BATCH = 2000
+
+
+def locked_head(using=None) -> LogHead:
+    """The log head, locked until the surrounding transaction ends."""
+    head = LogHead.objects.using(using).select_for_update().filter(pk=LogHead.SINGLETON).first()
+    if head is not None:
+        return head
+    # Only after a flush (tests) or a hand-made database: the migration creates the row.
+    try:
+        with transaction.atomic(using=using):
+            LogHead.objects.using(using).create(pk=LogHead.SINGLETON)
+    except IntegrityError:
+        pass
+    return LogHead.objects.using(using).select_for_update().get(pk=LogHead.SINGLETON)
+
+
+def current_size(using=None) -> int:
+    head = LogHead.objects.using(using).filter(pk=LogHead.SINGLETON).values_list("size", flat=True).first()
+    return head or 0
+
+
+def append_leaves(entries, using=None, sealed_at=None) -> list[int]:
+    """Append (table, record_id, leaf_hash) entries in order; return their leaf indexes.
+
+    Used for one record by ``services.seal`` and for many by bulk loaders (imports, benchmarks):
+    the same frontier algorithm either way, so the stored nodes do not depend on the batch size.
+    """
+    sealed_at = sealed_at or timezone.now()
+    with transaction.atomic(using=using, savepoint=False):
+        head = locked_head(using)
+        frontier = merkle.Frontier.from_bytes(head.size, head.frontier)
+        leaves, nodes, indexes = [], [], []
+        for table, record_id, leaf in entries:
+            index = frontier.size
+            leaves.append(Leaf(index=index, table=table, record_id=record_id, leaf_hash=leaf, sealed_at=sealed_at))
+            nodes.extend(
+                Node(id=node_key(level, at), level=level, index=at, hash=digest)
+                for level, at, digest in frontier.append(leaf)
+            )
+            indexes.append(index)
+            if len(leaves) >= BULK_BATCH:
+                _write(leaves, nodes, using)
+                leaves, nodes = [], []
+        _write(leaves, nodes, using)
+        LogHead.objects.using(using).filter(pk=LogHead.SINGLETON).update(
+            size=frontier.size, frontier=frontier.to_bytes()
+        )
+    return indexes
+
+
+def _write(leaves, nodes, using):
+    if len(leaves) == 1:
+        leaves[0].save(using=using, force_insert=True)
+    elif leaves:
+        Leaf.objects.using(using).bulk_create(leaves, batch_size=BULK_BATCH)
+    if nodes:
+        Node.objects.using(using).bulk_create(nodes, batch_size=BULK_BATCH)
+
+
+def subtree_hashes(pieces, using=None) -> dict[tuple[int, int], bytes]:
+    """Hashes of the aligned subtrees ``pieces`` in one query (leaves from the leaf table)."""
+    pieces = set(pieces)
+    leaf_indexes = [index for level, index in pieces if level == 0]
+    node_keys = [node_key(level, index) for level, index in pieces if level > 0]
+    leaf_rows = Leaf.objects.using(using).filter(index__in=leaf_indexes or [-1])
+    leaf_rows = leaf_rows.annotate(level=models.Value(0, output_field=models.IntegerField()))
+    query = leaf_rows.values_list("level", "index", "leaf_hash").order_by()
+    if node_keys:
+        query = query.union(
+            Node.objects.using(using).filter(id__in=node_keys).values_list("level", "index", "hash").order_by(),
+            all=True,
+        )
+    found = {(level, index): bytes(digest) for level, index, digest in query}
+    missing = pieces - found.keys()
+    if missing:
+        raise LookupError(f"evidence tree nodes missing: {sorted(missing)[:5]}")
+    return found
+
+
+def hashes_of_ranges(ranges, using=None) -> list[bytes]:
+    found = subtree_hashes(merkle.subtrees_for(ranges), using)
+    return merkle.range_hashes(ranges, found.__getitem__)
+
+
+def hashes_for_size(ranges, size: int, using=None) -> list[bytes]:
+    """Like ``hashes_of_ranges``, but a tree larger than the log is a ValueError.
+
+    No size check up front: a range past the end needs a leaf that does not exist, so the one
+    query already tells.
+    """
+    try:
+        return hashes_of_ranges(ranges, using)
+    except LookupError as error:
+        if size > current_size(using):
+            raise ValueError(f"the log has no tree of size {size}") from error
+        raise
+
+
+def root_hash(size: int, using=None) -> bytes:
+    """MTH of the first ``size`` leaves."""
+    if size < 0:
+        raise ValueError(f"the log has no tree of size {size}")
+    if size == 0:
+        return merkle.EMPTY_ROOT
+    return hashes_for_size([(0, size)], size, using)[0]
+
+
+def inclusion_proof(index: int, size: int, using=None) -> tuple[list[bytes], bytes]:
+    """(audit path, root) for leaf ``index`` in the tree of ``size`` leaves, in one query."""
+    ranges = merkle.inclusion_ranges(index, size)
+    hashes = hashes_for_size(ranges + [(0, size)], size, using)
+    return hashes[:-1], hashes[-1]
+
+
+def consistency_proof(old_size: int, new_size: int, using=None) -> tuple[list[bytes], bytes, bytes]:
+    """(proof, old root, new root) between two tree sizes, in one query."""
+    ranges = merkle.consistency_ranges(old_size, new_size)
+    if old_size == 0:
+        return [], merkle.EMPTY_ROOT, root_hash(new_size, using)
+    hashes = hashes_for_size(ranges + [(0, old_size), (0, new_size)], new_size, using)
+    return hashes[:-2], hashes[-2], hashes[-1]
