@@ -5,6 +5,7 @@ import socket
 
 import pytest
 
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright sync API in browser tests
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 

@@ -25,6 +25,8 @@ class TokenAuth(HttpBearer):
     """``Authorization: Bearer glt_…``: a device or integration token, looked up by its hash."""
 
     def authenticate(self, request, token):
+        if not token:
+            return None
         found = ApiToken.objects.active().select_related("site").filter(key_hash=ApiToken.hash_key(token)).first()
         if found is None:
             return None

@@ -18,6 +18,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+import django
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -34,6 +35,7 @@ def env_list(name, default=""):
 
 
 DATA_DIR = Path(os.environ.get("GREENLEDGER_DATA_DIR", "var")).resolve()
+DATA_DIR.mkdir(parents=True, exist_ok=True)
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 DEV_SECRET_KEY = "django-insecure-greenledger-development-only-do-not-use-in-production"
@@ -158,6 +160,8 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
+STATICFILES_DIRS = [PACKAGE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = DATA_DIR / "media"
 STORAGES = {
@@ -181,12 +185,22 @@ GREENLEDGER_EVIDENCE_KEY = Path(
 
 # Notifications ------------------------------------------------------------------------------
 
-EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
-EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
-EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
-EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
-EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
-EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_BACKEND_PATH = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+SMTP_OPTIONS = {
+    "host": os.environ.get("EMAIL_HOST", "localhost"),
+    "port": int(os.environ.get("EMAIL_PORT", "25")),
+    "username": os.environ.get("EMAIL_HOST_USER", ""),
+    "password": os.environ.get("EMAIL_HOST_PASSWORD", ""),
+    "use_tls": env_bool("EMAIL_USE_TLS", False),
+}
+if django.VERSION >= (6, 1):
+    MAILERS = {"default": {"BACKEND": EMAIL_BACKEND_PATH,
+                           "OPTIONS": SMTP_OPTIONS if EMAIL_BACKEND_PATH.endswith("smtp.EmailBackend") else {}}}
+else:
+    EMAIL_BACKEND = EMAIL_BACKEND_PATH
+    EMAIL_HOST, EMAIL_PORT = SMTP_OPTIONS["host"], SMTP_OPTIONS["port"]
+    EMAIL_HOST_USER, EMAIL_HOST_PASSWORD = SMTP_OPTIONS["username"], SMTP_OPTIONS["password"]
+    EMAIL_USE_TLS = SMTP_OPTIONS["use_tls"]
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "greenledger@localhost")
 # Channel name -> adapter class. Replace the logging adapters with real SMS/webhook gateways.
 GREENLEDGER_NOTIFICATION_ADAPTERS = {
@@ -220,5 +234,5 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }

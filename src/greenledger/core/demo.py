@@ -5,6 +5,7 @@ Other apps extend the demo with a ``demo.py`` of their own, loaded after this on
 """
 
 import struct
+from decimal import Decimal
 import zlib
 
 from django.contrib.auth import get_user_model
@@ -109,7 +110,7 @@ def load(stdout=None):
             Equipment.objects.update_or_create(
                 workshop=workshop, code=eq_code,
                 defaults={"name": eq_name, "equipment_type": eq_type, "location": location, "tag_id": tag,
-                          "rated_power_kw": power},
+                          "rated_power_kw": None if power is None else Decimal(power).quantize(Decimal("0.01"))},
             )
 
     User = get_user_model()

@@ -33,7 +33,7 @@ class Enterprise(models.Model):
 
     name = models.CharField(_("name"), max_length=200, unique=True)
     credit_code = models.CharField(
-        _("unified social credit code"), max_length=18, blank=True, help_text=_("统一社会信用代码, 18 characters")
+        _("unified social credit code"), max_length=18, blank=True, help_text=_("18 characters")
     )
     address = models.CharField(_("address"), max_length=300, blank=True)
     contact_phone = models.CharField(_("contact phone"), max_length=40, blank=True)

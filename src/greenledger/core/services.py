@@ -37,7 +37,7 @@ def import_equipment(rows, sites):
         power = values.get("rated_power_kw")
         if power not in ("", None):
             try:
-                power = Decimal(str(power))
+                power = Decimal(str(power)).quantize(Decimal("0.01"))
             except InvalidOperation:
                 problems.append((number, str(EQUIPMENT_COLUMNS["rated_power_kw"][0]), _("Not a number")))
                 continue

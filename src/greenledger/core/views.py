@@ -58,17 +58,17 @@ def dashboard(request):
             "tagged": Equipment.objects.filter(workshop__site=site).exclude(tag_id=None).count(),
         }
     summary = evidence.log_summary()
-    sealed_per_day = summary.get("per_day", [])
     return render(request, "core/dashboard.html", {
         "site": site,
         "sites": sites,
         "figures": figures,
         "evidence": summary,
+        "latest_checkpoint": evidence.latest_checkpoint(),
         "chart_json": json.dumps({
             "workshops": chart["workshops"],
             "equipment": chart["equipment"],
-            "days": [str(day) for day, _count in sealed_per_day],
-            "sealed": [count for _day, count in sealed_per_day],
+            "days": [day.strftime("%m-%d") for day, _count in summary["per_day"]],
+            "sealed": [count for _day, count in summary["per_day"]],
         }, ensure_ascii=False),
         "recent_changes": AuditEntry.objects.select_related("actor", "content_type")[:8],
     })

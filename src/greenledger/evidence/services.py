@@ -165,11 +165,13 @@ def _model(label):
 
 
 def log_summary(days=30, using=None) -> dict:
-    """Tree size, latest checkpoint, leaves per table and leaves per day (site time zone)."""
-    latest = latest_checkpoint(using)
-    per_table = (
-        Leaf.objects.using(using).values("table").annotate(count=Count("index")).order_by("table")
-    )
+    """What a page shows about the log.
+
+    ``tree_size``; ``latest_checkpoint`` (a Checkpoint or None); ``per_table`` as
+    (table label, leaves) pairs; ``per_day`` as (date, leaves) pairs for the last ``days`` days in
+    the current time zone, oldest first, with zero for quiet days.
+    """
+    per_table = Leaf.objects.using(using).values_list("table").annotate(count=Count("index")).order_by("table")
     today = timezone.localdate()
     first_day = today - datetime.timedelta(days=days - 1)
     since = timezone.make_aware(datetime.datetime.combine(first_day, datetime.time.min))
@@ -177,16 +179,15 @@ def log_summary(days=30, using=None) -> dict:
         Leaf.objects.using(using)
         .filter(sealed_at__gte=since)
         .annotate(day=TruncDate("sealed_at", tzinfo=timezone.get_current_timezone()))
-        .values("day")
+        .values_list("day")
         .annotate(count=Count("index"))
-        .values_list("day", "count")
+        .order_by()
     )
     return {
         "tree_size": tree.current_size(using),
-        "latest_checkpoint": None if latest is None else checkpoint_dict(latest),
-        "per_table": [{"table": row["table"], "count": row["count"]} for row in per_table],
+        "latest_checkpoint": latest_checkpoint(using),
+        "per_table": list(per_table),
         "per_day": [
-            {"day": day, "count": counts.get(day, 0)}
-            for day in (first_day + datetime.timedelta(days=offset) for offset in range(days))
+            (day, counts.get(day, 0)) for day in (first_day + datetime.timedelta(days=n) for n in range(days))
         ],
     }

@@ -8,6 +8,7 @@ container beside the web process.
 import time
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError, close_old_connections
 
 from greenledger.evidence import services
 
@@ -23,10 +24,16 @@ class Command(BaseCommand):
     def handle(self, *args, every, force, database, **options):
         if every is not None and every <= 0:
             raise CommandError("--every must be a positive number of seconds")
-        while True:
+        if every is None:
             self.checkpoint_once(force, database)
-            if every is None:
-                return
+            return
+        while True:
+            close_old_connections()
+            try:
+                self.checkpoint_once(force, database)
+            except DatabaseError as error:
+                # The schedule outlives a database restart: report and try again next round.
+                self.stderr.write(f"checkpoint failed, retrying in {every:g}s: {error}")
             time.sleep(every)
 
     def checkpoint_once(self, force, database):
