@@ -212,6 +212,9 @@ GREENLEDGER_NOTIFICATION_ADAPTERS = {
 
 AUDITLOG_INCLUDE_ALL_MODELS = False
 AUDITLOG_LOGENTRY_MODEL = "core.AuditEntry"
+# auditlog's own migrations always create its default table, which is unused once the log entry
+# model is swapped for core.AuditEntry (and would block test flushes on PostgreSQL).
+MIGRATION_MODULES = {"auditlog": None}
 AUDITLOG_DISABLE_REMOTE_ADDR = False
 
 # Security for production --------------------------------------------------------------------

@@ -4,7 +4,7 @@ from datetime import datetime
 
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from ninja import File, Form, Router, Schema
+from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from . import permissions
@@ -148,7 +148,7 @@ def upload_equipment_attachment(request, equipment_id: int, file: File[UploadedF
         permissions.scope_queryset(request, Equipment.objects.all(), "workshop__site"), pk=equipment_id
     )
     user = None if permissions.token_of(request) else request.user
-    return 201, attachment_out(attach(equipment, file, user=user, caption=caption, occurred_at=occurred_at))
+    return Status(201, attachment_out(attach(equipment, file, user=user, caption=caption, occurred_at=occurred_at)))
 
 
 @router.get("/equipment/{equipment_id}/attachments", response=list[AttachmentOut])

@@ -337,6 +337,12 @@ class AuditEntry(SealedModel, AbstractLogEntry):
 
     objects = LogEntryManager()
 
+    ACTION_LABELS = {0: _("created"), 1: _("changed"), 2: _("deleted"), 3: _("accessed")}
+
     class Meta(AbstractLogEntry.Meta):
         verbose_name = _("audit entry")
         verbose_name_plural = _("audit entries")
+
+    @property
+    def action_label(self):
+        return self.ACTION_LABELS.get(self.action, self.action)

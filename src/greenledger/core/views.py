@@ -284,8 +284,8 @@ class AuditListView(LedgerListView):
     export_name = "audit"
     columns = [
         Column(gettext_lazy("Time"), "timestamp"),
-        Column(gettext_lazy("User"), lambda e: e.actor.username if e.actor else "-"),
-        Column(gettext_lazy("Action"), lambda e: e.get_action_display()),
+        Column(gettext_lazy("User"), lambda e: e.actor.username if e.actor else _("system")),
+        Column(gettext_lazy("Action"), lambda e: e.action_label),
         Column(gettext_lazy("Object type"), lambda e: e.content_type.name),
         Column(gettext_lazy("Object"), "object_repr"),
         Column(gettext_lazy("Changes (before → after)"), lambda e: "; ".join(
