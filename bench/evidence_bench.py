@@ -100,16 +100,16 @@ def new_attachment(number, content_type):
     from greenledger.core.models import Attachment
 
     return Attachment(
-            content_type=content_type,
-            object_id=str(number),
-            file=f"attachments/2026/11/outlet-{number}.jpg",
-            original_name=f"废气排放口-{number}.jpg",
-            mime_type="image/jpeg",
-            size=250_000 + number,
-            sha256=hashlib.sha256(str(number).encode()).hexdigest(),
-            kind="photo",
-            caption="排放口巡检照片 outlet inspection",
-        )
+        content_type=content_type,
+        object_id=str(number),
+        file=f"attachments/2026/11/outlet-{number}.jpg",
+        original_name=f"废气排放口-{number}.jpg",
+        mime_type="image/jpeg",
+        size=250_000 + number,
+        sha256=hashlib.sha256(str(number).encode()).hexdigest(),
+        kind="photo",
+        caption="排放口巡检照片 outlet inspection",
+    )
 
 
 def seal_records(count):

@@ -20,5 +20,6 @@ urlpatterns = [
     path("notifications/", views.notification_list, name="notification_list"),
     path("notifications/read-all/", views.notification_read_all, name="notification_read_all"),
     path("audit/", views.AuditListView.as_view(), name="audit_list"),
+    path("tags/<slug:app_label>/<slug:model>/<str:pk>/", views.record_tags, name="record_tags"),
     path("attachments/<uuid:pk>/", views.attachment_download, name="attachment_download"),
 ]

@@ -4,6 +4,7 @@ import json
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
 from django.http import FileResponse, Http404
@@ -25,6 +26,7 @@ from .models import ApiToken, Attachment, AuditEntry, Equipment, Notification, P
 from .navigation import COMING
 from .roles import role_label
 from .services import EQUIPMENT_COLUMNS, import_equipment
+from .tags import add_tag, remove_tag, tags_of
 
 
 @login_required
@@ -305,3 +307,31 @@ def attachment_download(request, pk):
     if site is not None:
         permissions.require_site(request, site)
     return FileResponse(item.file.open("rb"), content_type=item.mime_type, filename=item.original_name)
+
+
+# Tags -----------------------------------------------------------------------------------------
+
+
+@login_required
+def record_tags(request, app_label, model, pk):
+    """The tag chips of any record (HTMX partial); adding or removing needs the change permission."""
+    content_type = get_object_or_404(ContentType, app_label=app_label, model=model)
+    if not request.user.has_perm(f"{app_label}.view_{model}"):
+        raise PermissionDenied
+    record = get_object_or_404(content_type.model_class()._default_manager.all(), pk=pk)
+    site = getattr(record, "site", None)
+    if isinstance(site, Site):
+        permissions.require_site(request, site)
+    can_edit = request.user.has_perm(f"{app_label}.change_{model}")
+    if request.method == "POST":
+        if not can_edit:
+            raise PermissionDenied
+        name = request.POST.get("name", "").strip()
+        if request.POST.get("remove"):
+            remove_tag(record, request.POST["remove"])
+        elif name:
+            add_tag(record, name)
+    return render(request, "core/_tags.html", {
+        "tags": tags_of(record), "can_edit": can_edit,
+        "url": reverse("core:record_tags", args=[app_label, model, pk]),
+    })

@@ -6,7 +6,7 @@ completes, and moves the head: a handful of statements whatever the size. Roots 
 computed from aligned subtree hashes fetched in one query.
 """
 
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, connections, models, router, transaction
 from django.utils import timezone
 
 from greenledger.evidence import merkle
@@ -39,37 +39,69 @@ def append_leaves(entries, using=None, sealed_at=None) -> list[int]:
 
     Used for one record by ``services.seal`` and for many by bulk loaders (imports, benchmarks):
     the same frontier algorithm either way, so the stored nodes do not depend on the batch size.
+    Every ledger write passes here, so it runs fixed SQL rather than compiling ORM queries.
     """
-    sealed_at = sealed_at or timezone.now()
-    with transaction.atomic(using=using, savepoint=False):
-        head = locked_head(using)
-        frontier = merkle.Frontier.from_bytes(head.size, head.frontier)
+    using = using or router.db_for_write(Leaf)
+    connection = connections[using]
+    sealed_at = connection.ops.adapt_datetimefield_value(sealed_at or timezone.now())
+    with transaction.atomic(using=using, savepoint=False), connection.cursor() as cursor:
+        locked_head(using)  # creates the row when a flush removed it; cheap next to the inserts
+        cursor.execute(_sql(connection, "lock_head"), [LogHead.SINGLETON])
+        size, blob = cursor.fetchone()
+        frontier = merkle.Frontier.from_bytes(size, blob)
         leaves, nodes, indexes = [], [], []
         for table, record_id, leaf in entries:
-            index = frontier.size
-            leaves.append(Leaf(index=index, table=table, record_id=record_id, leaf_hash=leaf, sealed_at=sealed_at))
-            nodes.extend(
-                Node(id=node_key(level, at), level=level, index=at, hash=digest)
-                for level, at, digest in frontier.append(leaf)
-            )
-            indexes.append(index)
+            indexes.append(frontier.size)
+            leaves.append((frontier.size, table, record_id, leaf, sealed_at))
+            nodes.extend((node_key(level, at), level, at, digest) for level, at, digest in frontier.append(leaf))
             if len(leaves) >= BULK_BATCH:
-                _write(leaves, nodes, using)
+                _write(cursor, connection, leaves, nodes)
                 leaves, nodes = [], []
-        _write(leaves, nodes, using)
-        LogHead.objects.using(using).filter(pk=LogHead.SINGLETON).update(
-            size=frontier.size, frontier=frontier.to_bytes()
-        )
+        _write(cursor, connection, leaves, nodes)
+        cursor.execute(_sql(connection, "move_head"), [frontier.size, frontier.to_bytes(), LogHead.SINGLETON])
     return indexes
 
 
-def _write(leaves, nodes, using):
-    if len(leaves) == 1:
-        leaves[0].save(using=using, force_insert=True)
-    elif leaves:
-        Leaf.objects.using(using).bulk_create(leaves, batch_size=BULK_BATCH)
-    if nodes:
-        Node.objects.using(using).bulk_create(nodes, batch_size=BULK_BATCH)
+def _write(cursor, connection, leaves, nodes):
+    for kind, rows in (("insert_leaf", leaves), ("insert_node", nodes)):
+        if len(rows) == 1:
+            cursor.execute(_sql(connection, kind), rows[0])
+        elif rows:
+            cursor.executemany(_sql(connection, kind), rows)
+
+
+def _sql(connection, kind) -> str:
+    """The append statements for one backend, built once from the models' table and column names."""
+    cache = _SQL_CACHE.setdefault(connection.vendor, {})
+    if kind not in cache:
+        cache[kind] = _build_sql(connection, kind)
+    return cache[kind]
+
+
+_SQL_CACHE = {}
+
+
+def _build_sql(connection, kind) -> str:
+    quote = connection.ops.quote_name
+
+    def columns(model, names):
+        return ", ".join(quote(model._meta.get_field(name).column) for name in names)
+
+    def table(model):
+        return quote(model._meta.db_table)
+
+    if kind == "lock_head":
+        lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+        return f"SELECT {columns(LogHead, ['size', 'frontier'])} FROM {table(LogHead)} WHERE {quote('id')} = %s{lock}"
+    if kind == "move_head":
+        size, frontier = (quote(LogHead._meta.get_field(name).column) for name in ("size", "frontier"))
+        return f"UPDATE {table(LogHead)} SET {size} = %s, {frontier} = %s WHERE {quote('id')} = %s"
+    if kind == "insert_leaf":
+        names = ["index", "table", "record_id", "leaf_hash", "sealed_at"]
+        return f"INSERT INTO {table(Leaf)} ({columns(Leaf, names)}) VALUES (%s, %s, %s, %s, %s)"
+    if kind == "insert_node":
+        return f"INSERT INTO {table(Node)} ({columns(Node, ['id', 'level', 'index', 'hash'])}) VALUES (%s, %s, %s, %s)"
+    raise ValueError(kind)
 
 
 def subtree_hashes(pieces, using=None) -> dict[tuple[int, int], bytes]:

@@ -156,3 +156,19 @@ def test_demo_is_idempotent_and_has_one_user_per_role(db):
     roles = set(get_user_model().objects.values_list("groups__name", flat=True))
     assert roles >= set(ROLE_LABELS)
     assert set(Equipment.objects.values_list("workshop__name", flat=True)) >= {"配料搅拌", "涂布", "电芯封装", "化成测试"}
+
+
+def test_tags_are_added_and_removed_with_the_change_permission(client, site, role_user):
+    from greenledger.core.tags import tags_of
+
+    equipment = Equipment.objects.get(code="LW-01")
+    url = reverse("core:record_tags", args=["core", "equipment", equipment.pk])
+    client.force_login(role_user("operator", site))
+    assert client.get(url).status_code == 200
+    assert client.post(url, {"name": "重点设备"}).status_code == 403
+    client.force_login(role_user("system_admin", site, username="admin-t"))
+    response = client.post(url, {"name": "重点设备"})
+    assert "重点设备" in response.content.decode()
+    assert [t.name for t in tags_of(equipment)] == ["重点设备"]
+    client.post(url, {"remove": "重点设备"})
+    assert not tags_of(equipment).exists()
