@@ -109,9 +109,11 @@ def on_http_error(request, exc):
 def _mount():
     from greenledger.core.api import router as core_router
     from greenledger.evidence.api import router as evidence_router
+    from greenledger.measures.api import router as measures_router
 
     api.add_router("/core/", core_router)
     api.add_router("/evidence/", evidence_router)
+    api.add_router("/measures/", measures_router)
 
 
 _mount()

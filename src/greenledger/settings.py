@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "auditlog",
     "greenledger.core",
     "greenledger.evidence",
+    "greenledger.measures",
 ]
 
 MIDDLEWARE = [

@@ -12,6 +12,7 @@ urlpatterns = [
     path("", core_views.home, name="home"),
     path("", include("greenledger.core.urls")),
     path("evidence/", include("greenledger.evidence.urls")),
+    path("measures/", include("greenledger.measures.urls")),
     path("api/", api.urls),
     path("admin/", admin.site.urls),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),

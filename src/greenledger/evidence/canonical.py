@@ -38,7 +38,10 @@ def table_label(model) -> str:
 
 
 def record_fields(model) -> list:
-    return list(model._meta.concrete_model._meta.concrete_fields)
+    """The sealed columns: every concrete field except the model's derived ones."""
+    model = model._meta.concrete_model
+    derived = set(getattr(model, "evidence_derived_fields", ()))
+    return [f for f in model._meta.concrete_fields if f.name not in derived and f.attname not in derived]
 
 
 def format_datetime(value: datetime.datetime) -> str:
@@ -118,5 +121,8 @@ def rows(model, using=None, pks=None):
 
 def read_record(model, pk, using=None) -> bytes | None:
     """Canonical bytes of the row ``pk`` as stored now, or None when the row is gone."""
-    row = rows(model, using, pks=[pk]).first()
-    return None if row is None else record_bytes(model, row)
+    model = model._meta.concrete_model
+    found = list(
+        model._base_manager.using(using).filter(pk=pk).values(*[field.attname for field in record_fields(model)])
+    )
+    return record_bytes(model, found[0]) if found else None

@@ -23,13 +23,23 @@ class AppendOnlyError(Exception):
 
 
 class SealedModel(models.Model):
-    """Base for every ledger record: inserted once, sealed in the same transaction, never changed."""
+    """Base for every ledger record: inserted once, sealed in the same transaction, never changed.
+
+    ``evidence_derived_fields`` names columns that hold state derived from later sealed rows (an
+    approval, a superseding correction, search text). They are left out of the seal and are the
+    only columns an update may touch: ``save(update_fields=[...derived...])``.
+    """
+
+    evidence_derived_fields: tuple[str, ...] = ()
 
     class Meta:
         abstract = True
 
     def save(self, *args, **kwargs):
         if not self._state.adding:
+            update_fields = kwargs.get("update_fields")
+            if update_fields and set(update_fields) <= set(self.evidence_derived_fields):
+                return super().save(*args, **kwargs)
             raise AppendOnlyError(f"{self._meta.label} is append-only; write a correction record instead")
         from greenledger.evidence.services import seal
 

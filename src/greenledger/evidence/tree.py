@@ -45,10 +45,7 @@ def append_leaves(entries, using=None, sealed_at=None) -> list[int]:
     connection = connections[using]
     sealed_at = connection.ops.adapt_datetimefield_value(sealed_at or timezone.now())
     with transaction.atomic(using=using, savepoint=False), connection.cursor() as cursor:
-        locked_head(using)  # creates the row when a flush removed it; cheap next to the inserts
-        cursor.execute(_sql(connection, "lock_head"), [LogHead.SINGLETON])
-        size, blob = cursor.fetchone()
-        frontier = merkle.Frontier.from_bytes(size, blob)
+        frontier = _lock_frontier(cursor, connection, using)
         leaves, nodes, indexes = [], [], []
         for table, record_id, leaf in entries:
             indexes.append(frontier.size)
@@ -60,6 +57,15 @@ def append_leaves(entries, using=None, sealed_at=None) -> list[int]:
         _write(cursor, connection, leaves, nodes)
         cursor.execute(_sql(connection, "move_head"), [frontier.size, frontier.to_bytes(), LogHead.SINGLETON])
     return indexes
+
+
+def _lock_frontier(cursor, connection, using) -> merkle.Frontier:
+    cursor.execute(_sql(connection, "lock_head"), [LogHead.SINGLETON])
+    row = cursor.fetchone()
+    if row is None:
+        head = locked_head(using)  # creates the row (only missing after a flush)
+        return merkle.Frontier.from_bytes(head.size, head.frontier)
+    return merkle.Frontier.from_bytes(*row)
 
 
 def _write(cursor, connection, leaves, nodes):

@@ -68,8 +68,8 @@ def verify_log(using=None, chunk=CHUNK, on_problem=None) -> Report:
 def check_tree(report, problem, using, chunk):
     checkpoints = list(Checkpoint.objects.using(using).order_by("tree_size", "created_at"))
     report.latest_checkpoint = checkpoints[-1] if checkpoints else None
-    wanted = sorted({c.tree_size for c in checkpoints})
-    roots = {0: merkle.EMPTY_ROOT} if 0 in wanted else {}
+    wanted = {c.tree_size for c in checkpoints}
+    roots = {0: merkle.EMPTY_ROOT}
     frontier = merkle.Frontier()
     leaves = Leaf.objects.using(using).order_by("index").values_list("index", "leaf_hash")
     for index, digest in leaves.iterator(chunk_size=chunk):

@@ -138,3 +138,18 @@ def test_overview_page(admin_client, records):
     assert b"core.attachment" in page.content and f"/api/evidence/records/{index}/proof".encode() in page.content
     response = admin_client.post("/evidence/checkpoint/")
     assert response.status_code == 302
+
+
+def test_admin_shows_leaves_and_checkpoints_read_only(admin_client, records):
+    admin_client.post(f"{API}/checkpoints")
+    assert admin_client.get("/admin/evidence/leaf/").status_code == 200
+    assert admin_client.get("/admin/evidence/checkpoint/").status_code == 200
+    assert admin_client.get("/admin/evidence/leaf/add/").status_code == 403
+
+
+def test_openapi_schema_lists_the_evidence_endpoints():
+    from greenledger.api import api
+
+    paths = api.get_openapi_schema()["paths"]
+    assert "/api/evidence/records/{index}/proof" in paths
+    assert "post" in paths["/api/evidence/checkpoints"]
