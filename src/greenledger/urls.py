@@ -13,6 +13,7 @@ urlpatterns = [
     path("", include("greenledger.core.urls")),
     path("evidence/", include("greenledger.evidence.urls")),
     path("measures/", include("greenledger.measures.urls")),
+    path("m/", include("greenledger.measures.field_urls")),
     path("api/", api.urls),
     path("admin/", admin.site.urls),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),

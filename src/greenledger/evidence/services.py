@@ -13,7 +13,7 @@ from django.db.models import Count
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from greenledger.evidence import canonical, keys, merkle, tree
+from greenledger.evidence import canonical, keys, merkle, registry, tree
 from greenledger.evidence.models import Checkpoint, Leaf
 
 
@@ -36,10 +36,15 @@ def seal(instance, using=None) -> Leaf:
         record = canonical.read_record(model, instance.pk, using)
         if record is None:
             raise SealError(f"{model._meta.label} {instance.pk} is not in the database")
-        label, record_id = canonical.table_label(model), str(instance.pk)
-        now = timezone.now()
-        [index] = tree.append_leaves([(label, record_id, merkle.leaf_hash(record))], using, sealed_at=now)
-    return Leaf(index=index, table=label, record_id=record_id, leaf_hash=merkle.leaf_hash(record), sealed_at=now)
+        leaf = Leaf(
+            table=canonical.table_label(model),
+            record_id=str(instance.pk),
+            leaf_hash=merkle.leaf_hash(record),
+            sealed_at=timezone.now(),
+        )
+        [leaf.index] = tree.append_leaves([(leaf.table, leaf.record_id, leaf.leaf_hash)], using, leaf.sealed_at)
+    leaf._state.adding, leaf._state.db = False, using
+    return leaf
 
 
 def tree_size(using=None) -> int:
@@ -150,15 +155,9 @@ def record_proof(index: int, size: int | None = None, using=None) -> RecordProof
     if index >= size:
         raise ValueError(f"leaf {index} is not in the tree of size {size}")
     path, root = tree.inclusion_proof(index, size, using)
-    model = _model(leaf.table)
+    model = registry.model_for(leaf.table)
     record = None if model is None else canonical.read_record(model, model._meta.pk.to_python(leaf.record_id), using)
     return RecordProof(leaf, record, path, size, root, checkpoint_at(size, using))
-
-
-def _model(label):
-    from greenledger.evidence.registry import model_for
-
-    return model_for(label)
 
 
 # Summary for pages -------------------------------------------------------------------------
