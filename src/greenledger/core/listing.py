@@ -65,7 +65,7 @@ class LedgerListView(LoginRequiredMixin, PermissionRequiredMixin, FilterView):
             rows = filterset.qs if filterset.is_valid() else self.get_queryset().none()
             return workbook_response(
                 self.export_name, str(self.title), [c.label for c in self.columns],
-                ([c.value(obj) for c in self.columns] for obj in rows.iterator()),
+                ([c.value(obj) for c in self.columns] for obj in rows.iterator(chunk_size=2000)),
             )
         return super().get(request, *args, **kwargs)
 

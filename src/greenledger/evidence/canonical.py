@@ -31,6 +31,7 @@ import uuid
 from django.db import models
 
 UTC = datetime.timezone.utc
+PLAIN_TYPES = frozenset({str, int, bool})
 
 
 def table_label(model) -> str:
@@ -53,8 +54,9 @@ def format_datetime(value: datetime.datetime) -> str:
 
 def normalise(field, value):
     """One field value as a JSON-ready value, independent of the database backend."""
-    if value is None:
-        return None
+    # Most values are text and numbers; answer them before the chain of isinstance checks.
+    if value is None or type(value) in PLAIN_TYPES:
+        return value
     if isinstance(value, datetime.datetime):
         return format_datetime(value)
     if isinstance(value, datetime.date):

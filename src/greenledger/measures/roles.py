@@ -14,7 +14,7 @@ MEASURE_ROLE_PERMISSIONS = {
     "safety_manager": [*VIEW, *RECORD, *CATALOGUE, *CONTRACTORS, "measures.handle_anomaly",
                        "measures.approve_late_entry", "measures.confirm_contractor_work"],
     "shift_leader": [*VIEW, *RECORD, "measures.handle_anomaly", "measures.approve_late_entry",
-                     "measures.confirm_contractor_work"],
+                     "measures.confirm_contractor_work", "measures.view_contractorassignment"],
     "operator": [*VIEW, *RECORD],
     "gate_guard": [],
     "contractor": ["measures.view_measure", "measures.view_executionrecord", "measures.record_measure",
