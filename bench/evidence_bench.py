@@ -44,7 +44,9 @@ BENCH_DB = "greenledger_bench"
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=100_000, help="records to seal (default 100000)")
-    parser.add_argument("--large", type=int, default=1_000_000, help="tree size for the large proof test (0: skip)")
+    parser.add_argument(
+        "--large", type=int, default=1_000_000, help="tree size for the large proof test (0: skip)"
+    )
     parser.add_argument("--proofs", type=int, default=2000, help="proofs to time at each size")
     return parser.parse_args()
 
@@ -186,7 +188,8 @@ def grow_tree(target, batch=50_000):
     for first in range(start, target, batch):
         last = min(target, first + batch)
         tree.append_leaves(
-            ("bench.synthetic", str(i), hashlib.sha256(b"\x00bench %d" % i).digest()) for i in range(first, last)
+            ("bench.synthetic", str(i), hashlib.sha256(b"\x00bench %d" % i).digest())
+            for i in range(first, last)
         )
     elapsed = time.perf_counter() - started
     return (target - start) / elapsed if target > start else 0.0
@@ -198,7 +201,11 @@ def run_standalone_verifier(directory):
     env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
     started = time.perf_counter()
     result = subprocess.run(
-        [sys.executable, "-m", "greenledger.evidence.verify", str(directory)], capture_output=True, text=True, env=env
+        [sys.executable, "-m", "greenledger.evidence.verify", str(directory)],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=env,
     )
     elapsed = time.perf_counter() - started
     if result.returncode != 0:
@@ -218,6 +225,13 @@ def main():
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
+def engine_name(connection) -> str:
+    if connection.vendor == "sqlite":
+        return f"SQLite {connection.Database.sqlite_version}"
+    version = connection.pg_version
+    return f"PostgreSQL {version // 10000}.{version % 10000}"
+
+
 def run(args, data_dir):
     import django
 
@@ -229,8 +243,8 @@ def run(args, data_dir):
     from greenledger.evidence.export import export_log
 
     call_command("migrate", verbosity=0)
-    engine = f"{connection.vendor} {connection.Database.sqlite_version if connection.vendor == 'sqlite' else connection.pg_version}"
-    print(f"# evidence log benchmark: {args.records} records on {engine}, Python {sys.version.split()[0]}\n")
+    python = sys.version.split()[0]
+    print(f"# evidence log benchmark: {args.records} records on {engine_name(connection)}, Python {python}\n")
 
     baseline_rate = insert_unsealed(max(1000, args.records // 10))
     _, seal_seconds = timed(seal_records, args.records)
@@ -248,10 +262,19 @@ def run(args, data_dir):
         ("record size (canonical JSON)", f"{record_size} bytes"),
         ("raw SHA-256 (hashlib, same size)", f"{hash_rate:,.0f} hashes/s"),
         ("plain insert of the same record, no seal (baseline)", f"{baseline_rate:,.0f} records/s"),
-        ("seal (create record + seal, one transaction each)", f"{args.records / seal_seconds:,.0f} records/s ({seal_seconds:.1f} s)"),
-        ("verify-evidence (re-hash rows, rebuild tree, check nodes + checkpoint)", f"{args.records / verify_seconds:,.0f} records/s ({verify_seconds:.1f} s)"),
+        (
+            "seal (create record + seal, one transaction each)",
+            f"{args.records / seal_seconds:,.0f} records/s ({seal_seconds:.1f} s)",
+        ),
+        (
+            "verify-evidence (re-hash rows, rebuild tree, check nodes + checkpoint)",
+            f"{args.records / verify_seconds:,.0f} records/s ({verify_seconds:.1f} s)",
+        ),
         ("export-evidence", f"{args.records / export_seconds:,.0f} records/s ({export_seconds:.1f} s)"),
-        ("stand-alone verifier over the export", f"{args.records / standalone_seconds:,.0f} records/s ({standalone_seconds:.1f} s)"),
+        (
+            "stand-alone verifier over the export",
+            f"{args.records / standalone_seconds:,.0f} records/s ({standalone_seconds:.1f} s)",
+        ),
         (f"inclusion proof at {args.records:,} leaves", f"{inc_mean:.2f} ms mean, {inc_p95:.2f} ms p95"),
         (f"consistency proof at {args.records:,} leaves", f"{con_mean:.2f} ms mean, {con_p95:.2f} ms p95"),
     ]

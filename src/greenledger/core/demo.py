@@ -127,12 +127,12 @@ def load(stdout=None):
                                  "employee_no": f"HL{1001 + number}", "phone": f"13805191{number:03d}",
                                  "workshop": workshops["assembly"] if role in ("shift_leader", "operator") else None},
         )
-        person.sites.set([site])
+        person.sites.add(site)
     for number, (name, _role, title, workshop) in enumerate(EXTRA_PEOPLE, start=1):
         person, _ = Person.objects.update_or_create(
             name=name, user=None, defaults={"title": title, "workshop": workshops[workshop], "employee_no": f"HL20{number:02d}"}
         )
-        person.sites.set([site])
+        person.sites.add(site)
 
     nameplate_of = Equipment.objects.get(workshop=workshops["assembly"], code="LW-01")
     if not attachments_of(nameplate_of).exists():

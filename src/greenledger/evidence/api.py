@@ -96,7 +96,10 @@ def checkpoint_out(checkpoint):
     return None if checkpoint is None else services.checkpoint_dict(checkpoint)
 
 
-@router.get("/records/{index}/proof", response={200: ProofOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut})
+@router.get(
+    "/records/{index}/proof",
+    response={200: ProofOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+)
 def record_proof(request, index: int, tree_size: int | None = None):
     """Inclusion proof of leaf ``index`` with the record as it reads now (default size: latest checkpoint)."""
     if refusal := denied(request, READ_PERMISSION):
@@ -170,4 +173,3 @@ def take_checkpoint(request):
         return refusal
     checkpoint, created = services.take_checkpoint()
     return (201 if created else 200), checkpoint_out(checkpoint)
-

@@ -30,7 +30,7 @@ import uuid
 
 from django.db import models
 
-UTC = datetime.timezone.utc
+UTC = datetime.UTC
 PLAIN_TYPES = frozenset({str, int, bool})
 
 
@@ -68,7 +68,11 @@ def normalise(field, value):
     if isinstance(value, decimal.Decimal):
         return format_decimal(field, value)
     if isinstance(value, float):
-        return value if math.isfinite(value) else ("NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity"))
+        return (
+            value
+            if math.isfinite(value)
+            else ("NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity"))
+        )
     if isinstance(value, (bytes, bytearray, memoryview)):
         return bytes(value).hex()
     if isinstance(value, (uuid.UUID, ipaddress.IPv4Address, ipaddress.IPv6Address)):
@@ -103,9 +107,9 @@ def record_dict(model, values: dict) -> dict:
 
 
 def dumps(record: dict) -> bytes:
-    return json.dumps(record, sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode(
-        "utf-8"
-    )
+    return json.dumps(
+        record, sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False
+    ).encode("utf-8")
 
 
 def record_bytes(model, values: dict) -> bytes:
@@ -125,6 +129,8 @@ def read_record(model, pk, using=None) -> bytes | None:
     """Canonical bytes of the row ``pk`` as stored now, or None when the row is gone."""
     model = model._meta.concrete_model
     found = list(
-        model._base_manager.using(using).filter(pk=pk).values(*[field.attname for field in record_fields(model)])
+        model._base_manager.using(using)
+        .filter(pk=pk)
+        .values(*[field.attname for field in record_fields(model)])
     )
     return record_bytes(model, found[0]) if found else None

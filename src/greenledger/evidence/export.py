@@ -33,12 +33,14 @@ def export_log(directory, using=None, chunk=CHUNK) -> dict:
     directory.mkdir(parents=True, exist_ok=True)
     size = tree.current_size(using)
     with open(directory / "leaves.jsonl", "w", encoding="utf-8", newline="\n") as out:
-        for line in leaf_lines(size, using, chunk):
-            out.write(line + "\n")
-    checkpoints = Checkpoint.objects.using(using).filter(tree_size__lte=size).order_by("tree_size", "created_at")
+        out.writelines(line + "\n" for line in leaf_lines(size, using, chunk))
+    checkpoints = (
+        Checkpoint.objects.using(using).filter(tree_size__lte=size).order_by("tree_size", "created_at")
+    )
     with open(directory / "checkpoints.jsonl", "w", encoding="utf-8", newline="\n") as out:
-        for checkpoint in checkpoints:
-            out.write(json.dumps(checkpoint_row(checkpoint), sort_keys=True) + "\n")
+        out.writelines(
+            json.dumps(checkpoint_row(checkpoint), sort_keys=True) + "\n" for checkpoint in checkpoints
+        )
     (directory / "public-key.pem").write_text(keys.public_key_pem(), encoding="ascii")
     manifest = {
         "format": EXPORT_FORMAT,
@@ -47,7 +49,9 @@ def export_log(directory, using=None, chunk=CHUNK) -> dict:
         "key_id": keys.key_id(),
         "checkpoint_message": keys.MESSAGE_FORMAT,
     }
-    (directory / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    (directory / "manifest.json").write_text(
+        json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+    )
     return manifest
 
 

@@ -27,7 +27,7 @@ MESSAGE_FORMAT = "greenledger-evidence/v1"
 
 
 def checkpoint_message(tree_size: int, root_hex: str, time_iso: str) -> bytes:
-    return f"{MESSAGE_FORMAT}\n{tree_size}\n{root_hex}\n{time_iso}\n".encode("utf-8")
+    return f"{MESSAGE_FORMAT}\n{tree_size}\n{root_hex}\n{time_iso}\n".encode()
 
 
 def key_path() -> Path:
@@ -71,7 +71,9 @@ def public_key_raw(key: Ed25519PublicKey | None = None) -> bytes:
 
 def public_key_pem(key: Ed25519PublicKey | None = None) -> str:
     key = key or public_key()
-    return key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    return key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    ).decode()
 
 
 def key_id(key: Ed25519PublicKey | None = None) -> str:

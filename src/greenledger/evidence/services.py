@@ -42,7 +42,9 @@ def seal(instance, using=None) -> Leaf:
             leaf_hash=merkle.leaf_hash(record),
             sealed_at=timezone.now(),
         )
-        [leaf.index] = tree.append_leaves([(leaf.table, leaf.record_id, leaf.leaf_hash)], using, leaf.sealed_at)
+        [leaf.index] = tree.append_leaves(
+            [(leaf.table, leaf.record_id, leaf.leaf_hash)], using, leaf.sealed_at
+        )
     leaf._state.adding, leaf._state.db = False, using
     return leaf
 
@@ -151,12 +153,18 @@ def record_proof(index: int, size: int | None = None, using=None) -> RecordProof
     leaf = Leaf.objects.using(using).get(index=index)
     if size is None:
         latest = latest_checkpoint(using)
-        size = latest.tree_size if latest is not None and latest.tree_size > index else tree.current_size(using)
+        size = (
+            latest.tree_size if latest is not None and latest.tree_size > index else tree.current_size(using)
+        )
     if index >= size:
         raise ValueError(f"leaf {index} is not in the tree of size {size}")
     path, root = tree.inclusion_proof(index, size, using)
     model = registry.model_for(leaf.table)
-    record = None if model is None else canonical.read_record(model, model._meta.pk.to_python(leaf.record_id), using)
+    record = (
+        None
+        if model is None
+        else canonical.read_record(model, model._meta.pk.to_python(leaf.record_id), using)
+    )
     return RecordProof(leaf, record, path, size, root, checkpoint_at(size, using))
 
 
@@ -170,7 +178,9 @@ def log_summary(days=30, using=None) -> dict:
     (table label, leaves) pairs; ``per_day`` as (date, leaves) pairs for the last ``days`` days in
     the current time zone, oldest first, with zero for quiet days.
     """
-    per_table = Leaf.objects.using(using).values_list("table").annotate(count=Count("index")).order_by("table")
+    per_table = (
+        Leaf.objects.using(using).values_list("table").annotate(count=Count("index")).order_by("table")
+    )
     today = timezone.localdate()
     first_day = today - datetime.timedelta(days=days - 1)
     since = timezone.make_aware(datetime.datetime.combine(first_day, datetime.time.min))

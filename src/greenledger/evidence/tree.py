@@ -50,7 +50,9 @@ def append_leaves(entries, using=None, sealed_at=None) -> list[int]:
         for table, record_id, leaf in entries:
             indexes.append(frontier.size)
             leaves.append((frontier.size, table, record_id, leaf, sealed_at))
-            nodes.extend((node_key(level, at), level, at, digest) for level, at, digest in frontier.append(leaf))
+            nodes.extend(
+                (node_key(level, at), level, at, digest) for level, at, digest in frontier.append(leaf)
+            )
             if len(leaves) >= BULK_BATCH:
                 _write(cursor, connection, leaves, nodes)
                 leaves, nodes = [], []
@@ -98,7 +100,8 @@ def _build_sql(connection, kind) -> str:
 
     if kind == "lock_head":
         lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
-        return f"SELECT {columns(LogHead, ['size', 'frontier'])} FROM {table(LogHead)} WHERE {quote('id')} = %s{lock}"
+        head = columns(LogHead, ["size", "frontier"])
+        return f"SELECT {head} FROM {table(LogHead)} WHERE {quote('id')} = %s{lock}"
     if kind == "move_head":
         size, frontier = (quote(LogHead._meta.get_field(name).column) for name in ("size", "frontier"))
         return f"UPDATE {table(LogHead)} SET {size} = %s, {frontier} = %s WHERE {quote('id')} = %s"
@@ -106,7 +109,8 @@ def _build_sql(connection, kind) -> str:
         names = ["index", "table", "record_id", "leaf_hash", "sealed_at"]
         return f"INSERT INTO {table(Leaf)} ({columns(Leaf, names)}) VALUES (%s, %s, %s, %s, %s)"
     if kind == "insert_node":
-        return f"INSERT INTO {table(Node)} ({columns(Node, ['id', 'level', 'index', 'hash'])}) VALUES (%s, %s, %s, %s)"
+        names = ["id", "level", "index", "hash"]
+        return f"INSERT INTO {table(Node)} ({columns(Node, names)}) VALUES (%s, %s, %s, %s)"
     raise ValueError(kind)
 
 
@@ -120,7 +124,10 @@ def subtree_hashes(pieces, using=None) -> dict[tuple[int, int], bytes]:
     query = leaf_rows.values_list("level", "index", "leaf_hash").order_by()
     if node_keys:
         query = query.union(
-            Node.objects.using(using).filter(id__in=node_keys).values_list("level", "index", "hash").order_by(),
+            Node.objects.using(using)
+            .filter(id__in=node_keys)
+            .values_list("level", "index", "hash")
+            .order_by(),
             all=True,
         )
     found = {(level, index): bytes(digest) for level, index, digest in query}

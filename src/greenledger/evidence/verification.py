@@ -105,9 +105,16 @@ def check_checkpoint(checkpoint, roots, public, problem):
         problem("checkpoint", f"{label} is larger than the log: leaves were removed")
         return
     if roots[checkpoint.tree_size].hex() != checkpoint.root_hash:
-        problem("checkpoint", f"{label}: the leaves give root {roots[checkpoint.tree_size].hex()}, signed root is {checkpoint.root_hash}")
+        problem(
+            "checkpoint",
+            f"{label}: the leaves give root {roots[checkpoint.tree_size].hex()}, "
+            f"signed root is {checkpoint.root_hash}",
+        )
     if checkpoint.key_id != keys.key_id(public):
-        problem("checkpoint", f"{label} was signed by key {checkpoint.key_id}, not by this log's key {keys.key_id(public)}")
+        problem(
+            "checkpoint",
+            f"{label} was signed by key {checkpoint.key_id}, not by this log's key {keys.key_id(public)}",
+        )
     elif not keys.signature_valid(checkpoint_message(checkpoint), checkpoint.signature, public):
         problem("checkpoint", f"{label}: the signature does not verify")
 
@@ -146,11 +153,17 @@ def check_nodes(report, problem, using, chunk):
 
 def level_hashes(level, start, stop, using) -> dict[int, bytes]:
     if level == 0:
-        rows = Leaf.objects.using(using).filter(index__gte=start, index__lt=stop).values_list("index", "leaf_hash")
+        rows = (
+            Leaf.objects.using(using)
+            .filter(index__gte=start, index__lt=stop)
+            .values_list("index", "leaf_hash")
+        )
     else:
-        rows = Node.objects.using(using).filter(
-            id__gte=node_key(level, start), id__lt=node_key(level, stop)
-        ).values_list("index", "hash")
+        rows = (
+            Node.objects.using(using)
+            .filter(id__gte=node_key(level, start), id__lt=node_key(level, stop))
+            .values_list("index", "hash")
+        )
     return {index: bytes(digest) for index, digest in rows.order_by()}
 
 
@@ -221,7 +234,10 @@ def report_missing_rows(model, label, batch, problem, using):
     pk_field = model._meta.pk
     wanted = {str(pk_field.to_python(record_id)): (index, record_id) for index, record_id in batch}
     present = {
-        str(pk) for pk in model._base_manager.using(using).filter(pk__in=[pk_field.to_python(r) for _, r in batch]).values_list("pk", flat=True)
+        str(pk)
+        for pk in model._base_manager.using(using)
+        .filter(pk__in=[pk_field.to_python(r) for _, r in batch])
+        .values_list("pk", flat=True)
     }
     for key, (index, record_id) in wanted.items():
         if key not in present:

@@ -68,7 +68,9 @@ class TreeBuilder:
 
 
 def canonical(obj) -> bytes:
-    return json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+    return json.dumps(
+        obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False
+    ).encode()
 
 
 def checkpoint_message(size: int, root_hex: str, time_iso: str) -> bytes:
@@ -138,12 +140,18 @@ def verify_export(directory: Path) -> tuple[list[str], str]:
         if builder.size in wanted:
             roots[builder.size] = builder.root()
     if builder.size != manifest.get("tree_size"):
-        problems.append(f"the manifest says {manifest.get('tree_size')} leaves, leaves.jsonl has {builder.size}")
+        problems.append(
+            f"the manifest says {manifest.get('tree_size')} leaves, leaves.jsonl has {builder.size}"
+        )
     for checkpoint in checkpoints:
         problems.extend(check_checkpoint(checkpoint, roots, public_key))
     summary = (
         f"OK: {builder.size} leaves, {len(checkpoints)} checkpoint(s) verified"
-        + (f", latest at size {checkpoints[-1]['tree_size']} root {checkpoints[-1]['root_hash']}" if checkpoints else "")
+        + (
+            f", latest at size {checkpoints[-1]['tree_size']} root {checkpoints[-1]['root_hash']}"
+            if checkpoints
+            else ""
+        )
         + f", key {key_id(public_key)}"
     )
     return problems, summary
@@ -155,9 +163,14 @@ def check_checkpoint(checkpoint: dict, roots: dict, public_key) -> list[str]:
         return [f"{label}: the export has fewer leaves than the checkpoint"]
     problems = []
     if roots[checkpoint["tree_size"]].hex() != checkpoint["root_hash"]:
-        problems.append(f"{label}: the leaves give root {roots[checkpoint['tree_size']].hex()}, signed root is {checkpoint['root_hash']}")
+        problems.append(
+            f"{label}: the leaves give root {roots[checkpoint['tree_size']].hex()}, "
+            f"signed root is {checkpoint['root_hash']}"
+        )
     if checkpoint.get("key_id") != key_id(public_key):
-        problems.append(f"{label}: signed by key {checkpoint.get('key_id')}, public-key.pem is {key_id(public_key)}")
+        problems.append(
+            f"{label}: signed by key {checkpoint.get('key_id')}, public-key.pem is {key_id(public_key)}"
+        )
     elif not signature_ok(public_key, checkpoint):
         problems.append(f"{label}: the signature does not verify")
     return problems
@@ -190,9 +203,13 @@ def verify_proof(proof: dict) -> tuple[list[str], str]:
     if record is None or leaf_hash(record.encode("utf-8")).hex() != proof["leaf_hash"]:
         problems.append(f"{proof['table']} id={proof['id']}: the record does not hash to its leaf hash")
     path = [bytes.fromhex(h) for h in proof["audit_path"]]
-    root = root_from_audit_path(bytes.fromhex(proof["leaf_hash"]), proof["leaf_index"], proof["tree_size"], path)
+    root = root_from_audit_path(
+        bytes.fromhex(proof["leaf_hash"]), proof["leaf_index"], proof["tree_size"], path
+    )
     if root is None or root.hex() != proof["root_hash"]:
-        problems.append(f"leaf {proof['leaf_index']}: the audit path does not lead to root {proof['root_hash']}")
+        problems.append(
+            f"leaf {proof['leaf_index']}: the audit path does not lead to root {proof['root_hash']}"
+        )
     checkpoint = proof.get("checkpoint")
     if checkpoint:
         public_key = serialization.load_pem_public_key(checkpoint["public_key_pem"].encode())
@@ -205,8 +222,12 @@ def verify_proof(proof: dict) -> tuple[list[str], str]:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m greenledger.evidence.verify", description=__doc__.splitlines()[0])
-    parser.add_argument("directory", nargs="?", type=Path, help="directory written by greenledger export-evidence")
+    parser = argparse.ArgumentParser(
+        prog="python -m greenledger.evidence.verify", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument(
+        "directory", nargs="?", type=Path, help="directory written by greenledger export-evidence"
+    )
     parser.add_argument("--proof", type=Path, help="a saved inclusion proof (JSON) to check instead")
     args = parser.parse_args(argv)
     if args.proof:

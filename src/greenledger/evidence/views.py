@@ -13,12 +13,16 @@ from greenledger.evidence import keys, services
 def overview(request):
     table, record_id = request.GET.get("table", "").strip().lower(), request.GET.get("id", "").strip()
     found = services.find_leaf(table, record_id) if table and record_id else None
-    return render(request, "evidence/overview.html", {
-        "title": _("Evidence log"),
-        "summary": services.log_summary(),
-        "key_id": keys.key_id(),
-        "lookup": {"table": table, "id": record_id, "leaf": found, "searched": bool(table and record_id)},
-    })
+    return render(
+        request,
+        "evidence/overview.html",
+        {
+            "title": _("Evidence log"),
+            "summary": services.log_summary(),
+            "key_id": keys.key_id(),
+            "lookup": {"table": table, "id": record_id, "leaf": found, "searched": bool(table and record_id)},
+        },
+    )
 
 
 @require_POST

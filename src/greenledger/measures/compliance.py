@@ -315,7 +315,7 @@ def add_hours(rows, site, period_start, period_end, now):
     if not continuous:
         return
     zone = zone_of(site)
-    last_hour = min(period_end, now.replace(minute=0, second=0, microsecond=0))
+    last_hour = min(period_end, now.astimezone(zone).replace(minute=0, second=0, microsecond=0))
     for row in continuous.values():
         first = in_force_from(row.measure, period_start, zone)
         row.hours = max(0, int((last_hour - first) / HOUR))
@@ -355,11 +355,19 @@ class AnnualLine:
         return self.figures.measure
 
 
+@dataclass
+class AnnualSummary:
+    site: Site
+    year: int
+    report: ComplianceReport
+    lines: list
+
+
 def annual_summary(site, year, now=None):
     """One line per measure of ``site`` for ``year``, e.g. "运行 8,760 h，异常停机 2 次，均已处理"."""
     report = compliance_report(site, datetime.date(year, 1, 1), datetime.date(year, 12, 31), now)
-    report.lines = [AnnualLine(figures=row, text=summary_text(row)) for row in report.rows]
-    return report
+    lines = [AnnualLine(figures=row, text=summary_text(row)) for row in report.rows]
+    return AnnualSummary(site=site, year=year, report=report, lines=lines)
 
 
 def summary_text(row):

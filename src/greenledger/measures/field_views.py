@@ -181,8 +181,8 @@ def decimal_text(value):
     return None if value is None else f"{value.normalize():f}"
 
 
-def parameter_fields(measure, post=None):
-    fields = []
+def parameter_fields(measure, post=None, errors=None):
+    fields, errors = [], errors or {}
     for p in measure.parameters.all():
         name = f"v.{p.code}"
         fields.append({
@@ -192,6 +192,7 @@ def parameter_fields(measure, post=None):
             "high": decimal_text(p.max_value), "telemetry": p.source == ParameterSource.TELEMETRY,
             "required": p.required and p.source == ParameterSource.MANUAL,
             "value": (post.get(name, "") if post is not None else ""),
+            "error": " ".join(errors.get(f"values.{p.code}", [])),
         })
     return fields
 
@@ -266,7 +267,7 @@ def record_form(request, pk):
             pass
     return render_field(request, "field/record.html", {
         "measure": measure,
-        "fields": parameter_fields(measure, post),
+        "fields": parameter_fields(measure, post, errors),
         "compliant_kind": {MeasureType.OPERATION: "operation", MeasureType.INSPECTION: "inspection"}.get(
             measure.measure_type, ""),
         "checklist_items": checklist_items,

@@ -297,6 +297,17 @@ class ExecutionRecord(SealedModel):
         return f"{self.measure.name} @ {timezone.localtime(self.occurred_at):%Y-%m-%d %H:%M}"
 
     @property
+    def values_display(self):
+        """Parameter values with names and units, e.g. "检测合格率 99.2 %；检测压力 101 kPa"."""
+        params = {p.code: p for p in self.measure.parameters.all()}
+        parts = []
+        for code, value in self.values.items():
+            param = params.get(code)
+            shown = f"{value:g}" if isinstance(value, float) else str(value)
+            parts.append(f"{param.name if param else code} {shown}{(' ' + param.unit) if param and param.unit else ''}")
+        return "；".join(parts)
+
+    @property
     def counts(self):
         """Whether the record counts towards compliance now."""
         return (not self.superseded and self.late_state in (ApprovalState.NOT_NEEDED, ApprovalState.APPROVED)

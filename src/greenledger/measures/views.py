@@ -51,7 +51,16 @@ def scoped_people(request):
 # Catalogue --------------------------------------------------------------------------------------
 
 
-class MeasureListView(LedgerListView):
+class ScopedListView(LedgerListView):
+    """A ledger list whose filter choices are narrowed to the user's scope."""
+
+    def get_filterset(self, filterset_class):
+        filterset = super().get_filterset(filterset_class)
+        scope_choices(self.request, filterset)
+        return filterset
+
+
+class MeasureListView(ScopedListView):
     permission_required = "measures.view_measure"
     filterset_class = MeasureFilterSet
     title = gettext_lazy("Measure catalogue")
@@ -153,17 +162,7 @@ def flags(record):
     return " · ".join(marks)
 
 
-def values_text(record):
-    params = {p.code: p for p in record.measure.parameters.all()}
-    parts = []
-    for code, value in record.values.items():
-        param = params.get(code)
-        parts.append(f"{param.name if param else code} {value:g}{param.unit if param else ''}" if isinstance(
-            value, float) else f"{param.name if param else code} {value}")
-    return "；".join(parts)
-
-
-class RecordListView(LedgerListView):
+class RecordListView(ScopedListView):
     permission_required = "measures.view_executionrecord"
     filterset_class = RecordFilterSet
     template_name = "measures/record_list.html"
@@ -174,7 +173,7 @@ class RecordListView(LedgerListView):
         Column(gettext_lazy("Measure"), "measure.name"),
         Column(gettext_lazy("Stage"), "stage.name"),
         Column(gettext_lazy("Executor"), "executor.name"),
-        Column(gettext_lazy("Parameters"), values_text),
+        Column(gettext_lazy("Parameters"), "values_display"),
         Column(gettext_lazy("Complies"), "compliant"),
         Column(gettext_lazy("Batch"), "batch_no"),
         Column(gettext_lazy("Remarks"), "remarks"),
@@ -185,11 +184,28 @@ class RecordListView(LedgerListView):
     def get_queryset(self):
         return records_for(self.request).prefetch_related("measure__parameters").order_by("-occurred_at")
 
+
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["saved_views"] = SavedView.objects.filter(Q(user=self.request.user) | Q(user__isnull=True))
         context["quick_views"] = quick_views()
         return context
+
+
+def scope_choices(request, filterset):
+    """Offer only the stages, measures, people and equipment the user may see."""
+    sites = permissions.user_sites(request.user)
+    fields = filterset.form.fields
+    choices = {
+        "stage": lambda qs: qs.filter(site__in=sites),
+        "measure": lambda qs: qs.filter(pk__in=measures_for(request).values("pk")),
+        "executor": lambda qs: qs.filter(sites__in=sites).distinct(),
+        "equipment": lambda qs: qs.filter(workshop__site__in=sites),
+        "site": lambda qs: qs.filter(pk__in=sites.values("pk")),
+    }
+    for name, narrow in choices.items():
+        if name in fields:
+            fields[name].queryset = narrow(fields[name].queryset)
 
 
 def quick_views():
@@ -358,7 +374,7 @@ def resolve_flag(request, pk):
 # Anomalies ------------------------------------------------------------------------------------
 
 
-class AnomalyListView(LedgerListView):
+class AnomalyListView(ScopedListView):
     permission_required = "measures.view_anomaly"
     filterset_class = AnomalyFilterSet
     title = gettext_lazy("Anomalies")

@@ -9,69 +9,94 @@ def create_log_head(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='LogHead',
+            name="LogHead",
             fields=[
-                ('id', models.PositiveSmallIntegerField(default=1, primary_key=True, serialize=False)),
-                ('size', models.BigIntegerField(default=0, verbose_name='tree size')),
-                ('frontier', models.BinaryField(default=b'', help_text='hashes of the rightmost perfect subtrees, largest first', verbose_name='frontier')),
+                ("id", models.PositiveSmallIntegerField(default=1, primary_key=True, serialize=False)),
+                ("size", models.BigIntegerField(default=0, verbose_name="tree size")),
+                (
+                    "frontier",
+                    models.BinaryField(
+                        default=b"",
+                        help_text="hashes of the rightmost perfect subtrees, largest first",
+                        verbose_name="frontier",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'evidence log head',
+                "verbose_name": "evidence log head",
             },
         ),
         migrations.CreateModel(
-            name='Node',
+            name="Node",
             fields=[
-                ('id', models.BigIntegerField(help_text='level << 40 | index', primary_key=True, serialize=False)),
-                ('level', models.PositiveSmallIntegerField(verbose_name='level')),
-                ('index', models.BigIntegerField(verbose_name='index at level')),
-                ('hash', models.BinaryField(max_length=32, verbose_name='hash')),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        help_text="level << 40 | index", primary_key=True, serialize=False
+                    ),
+                ),
+                ("level", models.PositiveSmallIntegerField(verbose_name="level")),
+                ("index", models.BigIntegerField(verbose_name="index at level")),
+                ("hash", models.BinaryField(max_length=32, verbose_name="hash")),
             ],
             options={
-                'verbose_name': 'evidence tree node',
-                'verbose_name_plural': 'evidence tree nodes',
+                "verbose_name": "evidence tree node",
+                "verbose_name_plural": "evidence tree nodes",
             },
         ),
         migrations.CreateModel(
-            name='Checkpoint',
+            name="Checkpoint",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('tree_size', models.BigIntegerField(verbose_name='tree size')),
-                ('root_hash', models.CharField(max_length=64, verbose_name='root hash')),
-                ('created_at', models.DateTimeField(verbose_name='created at')),
-                ('signature', models.CharField(max_length=128, verbose_name='Ed25519 signature')),
-                ('key_id', models.CharField(max_length=16, verbose_name='key id')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("tree_size", models.BigIntegerField(verbose_name="tree size")),
+                ("root_hash", models.CharField(max_length=64, verbose_name="root hash")),
+                ("created_at", models.DateTimeField(verbose_name="created at")),
+                ("signature", models.CharField(max_length=128, verbose_name="Ed25519 signature")),
+                ("key_id", models.CharField(max_length=16, verbose_name="key id")),
             ],
             options={
-                'verbose_name': 'evidence checkpoint',
-                'verbose_name_plural': 'evidence checkpoints',
-                'ordering': ['-tree_size', '-created_at'],
-                'get_latest_by': ['tree_size', 'created_at'],
-                'indexes': [models.Index(fields=['tree_size', 'created_at'], name='evidence_ckpt_size_time')],
+                "verbose_name": "evidence checkpoint",
+                "verbose_name_plural": "evidence checkpoints",
+                "ordering": ["-tree_size", "-created_at"],
+                "get_latest_by": ["tree_size", "created_at"],
+                "indexes": [models.Index(fields=["tree_size", "created_at"], name="evidence_ckpt_size_time")],
             },
         ),
         migrations.CreateModel(
-            name='Leaf',
+            name="Leaf",
             fields=[
-                ('index', models.BigIntegerField(primary_key=True, serialize=False, verbose_name='leaf index')),
-                ('table', models.CharField(help_text='app_label.model_name', max_length=100, verbose_name='table')),
-                ('record_id', models.CharField(max_length=255, verbose_name='record id')),
-                ('leaf_hash', models.BinaryField(max_length=32, verbose_name='leaf hash')),
-                ('sealed_at', models.DateTimeField(db_index=True, verbose_name='sealed at')),
+                (
+                    "index",
+                    models.BigIntegerField(primary_key=True, serialize=False, verbose_name="leaf index"),
+                ),
+                (
+                    "table",
+                    models.CharField(help_text="app_label.model_name", max_length=100, verbose_name="table"),
+                ),
+                ("record_id", models.CharField(max_length=255, verbose_name="record id")),
+                ("leaf_hash", models.BinaryField(max_length=32, verbose_name="leaf hash")),
+                ("sealed_at", models.DateTimeField(db_index=True, verbose_name="sealed at")),
             ],
             options={
-                'verbose_name': 'evidence leaf',
-                'verbose_name_plural': 'evidence leaves',
-                'ordering': ['index'],
-                'constraints': [models.UniqueConstraint(fields=('table', 'record_id'), name='evidence_leaf_once_per_record')],
+                "verbose_name": "evidence leaf",
+                "verbose_name_plural": "evidence leaves",
+                "ordering": ["index"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("table", "record_id"), name="evidence_leaf_once_per_record"
+                    )
+                ],
             },
         ),
         migrations.RunPython(create_log_head, migrations.RunPython.noop),

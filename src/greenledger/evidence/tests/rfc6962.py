@@ -1,4 +1,4 @@
-"""An independent, deliberately naive RFC 6962 reference for the tests (recursion on lists, as written in §2.1).
+"""An independent, deliberately naive RFC 6962 reference for the tests (recursion on lists, as in §2.1).
 
 Nothing here is shared with ``greenledger.evidence.merkle``: the point is to check that code against
 the RFC's own definitions.

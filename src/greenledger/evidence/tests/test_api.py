@@ -29,7 +29,9 @@ def records(make_attachment):
 def independent_root(proof):
     """Root from the record bytes and audit path, using only the naive reference."""
     return rfc6962.root_from_path(
-        proof["record_json"].encode(), proof["leaf_index"], proof["tree_size"],
+        proof["record_json"].encode(),
+        proof["leaf_index"],
+        proof["tree_size"],
         [bytes.fromhex(h) for h in proof["audit_path"]],
     )
 
@@ -58,7 +60,9 @@ def test_proof_for_a_changed_record_fails(admin_client, records):
             "UPDATE core_attachment SET caption = %s WHERE id = %s",
             ["altered", victim._meta.pk.get_db_prep_value(victim.pk, connection)],
         )
-    index = admin_client.get(f"{API}/records", {"table": "core.attachment", "id": str(victim.pk)}).json()["leaf_index"]
+    index = admin_client.get(f"{API}/records", {"table": "core.attachment", "id": str(victim.pk)}).json()[
+        "leaf_index"
+    ]
     proof = admin_client.get(f"{API}/records/{index}/proof").json()
     assert proof["matches"] is False
     assert proof["record"]["data"]["caption"] == "altered"
@@ -92,7 +96,10 @@ def test_checkpoints_latest_and_post(admin_client, records):
     latest = admin_client.get(f"{API}/checkpoints/latest").json()
     size = services.tree_size()  # the records plus the superuser's sealed audit entry
     assert latest["tree_size"] == size
-    assert latest["message"] == f"greenledger-evidence/v1\n{size}\n{latest['root_hash']}\n{latest['created_at']}\n"
+    assert (
+        latest["message"]
+        == f"greenledger-evidence/v1\n{size}\n{latest['root_hash']}\n{latest['created_at']}\n"
+    )
     assert Checkpoint.objects.count() == 1
 
 
@@ -100,8 +107,12 @@ def test_consistency_between_two_sizes(admin_client, records):
     answer = admin_client.get(f"{API}/consistency", {"from": 6, "to": 11}).json()
     assert answer["from_size"] == 6 and answer["to_size"] == 11
     proof = [bytes.fromhex(h) for h in answer["proof"]]
-    assert merkle.verify_consistency(6, 11, bytes.fromhex(answer["from_root"]), bytes.fromhex(answer["to_root"]), proof)
-    assert not merkle.verify_consistency(6, 11, bytes.fromhex(answer["to_root"]), bytes.fromhex(answer["to_root"]), proof)
+    assert merkle.verify_consistency(
+        6, 11, bytes.fromhex(answer["from_root"]), bytes.fromhex(answer["to_root"]), proof
+    )
+    assert not merkle.verify_consistency(
+        6, 11, bytes.fromhex(answer["to_root"]), bytes.fromhex(answer["to_root"]), proof
+    )
     assert admin_client.get(f"{API}/consistency", {"from": 9, "to": 3}).status_code == 422
     assert admin_client.get(f"{API}/consistency", {"from": 1, "to": 99}).status_code == 422
 
@@ -112,7 +123,9 @@ def test_reading_needs_the_view_permission(django_user_model, records):
     client.force_login(user)
     assert client.get(f"{API}/records/0/proof").status_code == 403
     assert client.post(f"{API}/checkpoints").status_code == 403
-    user.user_permissions.add(Permission.objects.get(codename="view_leaf", content_type__app_label="evidence"))
+    user.user_permissions.add(
+        Permission.objects.get(codename="view_leaf", content_type__app_label="evidence")
+    )
     client.force_login(django_user_model.objects.get(pk=user.pk))
     assert client.get(f"{API}/records/0/proof").status_code == 200
     assert client.post(f"{API}/checkpoints").status_code == 403
@@ -120,7 +133,9 @@ def test_reading_needs_the_view_permission(django_user_model, records):
 
 def test_taking_a_checkpoint_needs_the_add_permission(django_user_model, records):
     user = django_user_model.objects.create_user("signer", password="x-Long-pass-123")
-    user.user_permissions.add(Permission.objects.get(codename="add_checkpoint", content_type__app_label="evidence"))
+    user.user_permissions.add(
+        Permission.objects.get(codename="add_checkpoint", content_type__app_label="evidence")
+    )
     client = Client()
     client.force_login(user)
     assert client.post(f"{API}/checkpoints").status_code == 201
@@ -135,7 +150,9 @@ def test_overview_page(admin_client, records):
     page = admin_client.get("/evidence/", {"table": "core.attachment", "id": str(records[0].pk)})
     assert page.status_code == 200
     index = services.find_leaf("core.attachment", str(records[0].pk)).index
-    assert b"core.attachment" in page.content and f"/api/evidence/records/{index}/proof".encode() in page.content
+    assert (
+        b"core.attachment" in page.content and f"/api/evidence/records/{index}/proof".encode() in page.content
+    )
     response = admin_client.post("/evidence/checkpoint/")
     assert response.status_code == 302
 

@@ -28,7 +28,8 @@ def test_checkpoint_signature_verifies_with_the_public_key(make_attachment):
     assert checkpoint.root_hash == tree.root_hash(2).hex()
     public = serialization.load_pem_public_key(keys.public_key_pem().encode())
     message = (
-        f"greenledger-evidence/v1\n2\n{checkpoint.root_hash}\n{canonical.format_datetime(checkpoint.created_at)}\n"
+        "greenledger-evidence/v1\n2\n"
+        f"{checkpoint.root_hash}\n{canonical.format_datetime(checkpoint.created_at)}\n"
     ).encode()
     public.verify(bytes.fromhex(checkpoint.signature), message)  # raises when wrong
     assert services.checkpoint_signature_valid(checkpoint)

@@ -34,7 +34,11 @@ def run_standalone(directory):
         "assert not [m for m in sys.modules if m.split('.')[0] == 'django'], 'django imported'; sys.exit(rc)"
     )
     return subprocess.run(
-        [sys.executable, "-c", code, str(directory)], capture_output=True, text=True, env={"PYTHONPATH": str(SRC)}
+        [sys.executable, "-c", code, str(directory)],
+        check=False,
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(SRC)},
     )
 
 
@@ -105,7 +109,9 @@ def test_standalone_verifier_rejects_a_dropped_leaf(export_dir):
 def test_export_of_a_tampered_database_does_not_verify(export_dir, make_attachment, tmp_path):
     from greenledger.core.models import Attachment
 
-    Attachment.objects.filter(pk=Attachment.objects.order_by("recorded_at").first().pk).update(caption="quietly")
+    Attachment.objects.filter(pk=Attachment.objects.order_by("recorded_at").first().pk).update(
+        caption="quietly"
+    )
     directory = tmp_path / "second"
     call_command("export_evidence", str(directory))
     assert verify.main([str(directory)]) == 1
@@ -114,6 +120,9 @@ def test_export_of_a_tampered_database_does_not_verify(export_dir, make_attachme
 def test_module_runs_as_a_script(export_dir):
     result = subprocess.run(
         [sys.executable, "-m", "greenledger.evidence.verify", str(export_dir)],
-        capture_output=True, text=True, env={"PYTHONPATH": str(SRC)},
+        check=False,
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(SRC)},
     )
     assert result.returncode == 0, result.stderr

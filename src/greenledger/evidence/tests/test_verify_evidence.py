@@ -1,4 +1,4 @@
-"""``verify-evidence`` finds rows changed, deleted or inserted behind the application's back, and names them."""
+"""``verify-evidence`` names rows changed, deleted or inserted behind the application's back."""
 
 import io
 
@@ -73,12 +73,20 @@ def test_row_inserted_without_a_leaf_is_named(sealed_attachments):
 
     template = sealed_attachments[0]
     # bulk_create skips save(): exactly what a script writing behind the application's back does.
-    [intruder] = Attachment.objects.bulk_create([
-        Attachment(
-            content_type=template.content_type, object_id="x", file="attachments/forged.jpg",
-            original_name="forged.jpg", mime_type="image/jpeg", size=1, sha256="0" * 64, kind="photo",
-        )
-    ])
+    [intruder] = Attachment.objects.bulk_create(
+        [
+            Attachment(
+                content_type=template.content_type,
+                object_id="x",
+                file="attachments/forged.jpg",
+                original_name="forged.jpg",
+                mime_type="image/jpeg",
+                size=1,
+                sha256="0" * 64,
+                kind="photo",
+            )
+        ]
+    )
     ok, out, _ = run_verify()
     assert not ok
     assert f"UNSEALED core.attachment id={intruder.pk}" in out
