@@ -36,7 +36,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from greenledger.core.models import Equipment
 from greenledger.core.permissions import user_sites
@@ -311,7 +311,7 @@ def complete(request, pk):
 # Offline machinery ----------------------------------------------------------------------------
 
 
-@require_GET
+@require_safe
 @never_cache
 def ping(request):
     """Connectivity probe: field.js trusts this answer, not navigator.onLine."""
@@ -341,7 +341,7 @@ def shell_version():
     return _digest(tuple(_file_key(name) for name in (SW_SOURCE, *SHELL_STATIC)))
 
 
-@require_GET
+@require_safe
 def service_worker(request):
     """The worker script with its version and precache list prepended, served inside its scope."""
     scope = reverse("field:home")
@@ -361,7 +361,7 @@ def service_worker(request):
     return response
 
 
-@require_GET
+@require_safe
 def manifest(request):
     scope = reverse("field:home")
     data = {

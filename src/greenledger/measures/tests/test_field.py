@@ -2,18 +2,21 @@
 scope and permissions, and the offline machinery (service worker, probe, manifest)."""
 
 import datetime
+import json
 import re
 import uuid
 
 import pytest
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
+from greenledger.core.attachments import attachments_of
 from greenledger.core.demo import tiny_png
 from greenledger.core.models import Person
 from greenledger.measures.models import (
-    ChecklistItem, ChecklistTemplate, ContractorAssignment, DueExecution, ExecutionRecord, MeasureParameter,
+    ChecklistItem, ChecklistTemplate, ContractorAssignment, DueExecution, ExecutionRecord, Measure, MeasureParameter,
     RecordSource,
 )
 
@@ -70,8 +73,6 @@ def test_my_work_lists_due_executions_and_measures_by_stage(op_client, plant, op
 
 def test_due_list_is_the_persons_own_work(op_client, plant, operator, django_user_model):
     other_stage = plant.workshops.create(code="formation", name="化成测试", sequence=4)
-    elsewhere = make_measure(plant, code="FORM-1", name="化成柜校验", stage=None) if False else None
-    from greenledger.measures.models import Measure
     elsewhere = Measure.objects.create(site=plant, stage=other_stage, code="FORM-1", name="化成柜校验",
                                        measure_type="inspection", purpose="safety", schedule="daily")
     mine_by_name = Measure.objects.create(site=plant, stage=other_stage, code="FORM-2", name="化成区巡检",
@@ -122,7 +123,8 @@ def test_other_sites_measures_are_out_of_scope(op_client, plant, other_site):
 def test_tag_landing_shows_the_measures_behind_the_tag(op_client, plant):
     seal = make_measure(plant)  # on the equipment tagged NFC-plant-SEAL
     own_tag = simple_measure(plant, tag_id="QR-VENT-7")
-    unrelated = simple_measure(plant, code="OTHER", name="无关措施", equipment=None)
+    unrelated = simple_measure(plant, code="OTHER", name="无关措施")
+    Measure.objects.filter(pk=unrelated.pk).update(equipment=None)
     response = op_client.get(reverse("field:tag", args=["NFC-plant-SEAL"]))
     assert response.status_code == 200
     html = response.content.decode()
@@ -239,8 +241,7 @@ def test_late_entry_needs_a_reason(op_client, plant):
 def test_form_post_with_photo_and_checklist(op_client, plant):
     template = ChecklistTemplate.objects.create(site=plant, name="巡检表", needs_participants=True)
     item = ChecklistItem.objects.create(template=template, order=0, text="电解液无泄漏")
-    measure = simple_measure(plant, checklist=template, photo_required=True)
-    from django.core.files.uploadedfile import SimpleUploadedFile
+    measure = simple_measure(plant, checklist=template, photo=True)
     response = op_client.post(reverse("field:record", args=[measure.pk]), {
         "id": str(uuid.uuid4()), "occurred_at": local_now_text(1), "compliant": "true", "ticked": [str(item.pk)],
         "participants": "赵磊，陈明 黄海", "photos": SimpleUploadedFile("p.png", tiny_png(), "image/png"),
@@ -249,7 +250,6 @@ def test_form_post_with_photo_and_checklist(op_client, plant):
     record = ExecutionRecord.objects.get()
     assert record.checklist == {"ticked": [item.pk], "participants": ["赵磊", "陈明", "黄海"]}
     assert record.compliant is True
-    from greenledger.core.attachments import attachments_of
     assert attachments_of(record).count() == 1
 
 
@@ -315,7 +315,6 @@ def test_field_config_names_the_api_and_the_person(op_client, plant):
     make_measure(plant)
     html = op_client.get(reverse("field:home")).content.decode()
     config = re.search(r'<script id="field-config" type="application/json">(.*?)</script>', html).group(1)
-    import json
     data = json.loads(config)
     assert data["records"] == "/api/measures/records" and data["ping"] == "/m/ping"
     assert data["user"] == "op" and data["canRecord"] is True
@@ -324,8 +323,7 @@ def test_field_config_names_the_api_and_the_person(op_client, plant):
 def test_person_without_user_person_record_gets_a_clear_error(client, plant, django_user_model):
     user = django_user_model.objects.create_user("ghost", password="x-Pass-1234")
     user.groups.add(Group.objects.get(name="system_admin"))
-    user.user_permissions.add(*__import__("django.contrib.auth.models", fromlist=["Permission"]).Permission.objects
-                              .filter(codename__in=["record_measure", "view_measure"]))
+    user.user_permissions.add(*Permission.objects.filter(codename__in=["record_measure", "view_measure"]))
     measure = make_measure(plant)
     client.force_login(user)
     response = client.post(reverse("field:record", args=[measure.pk]),
