@@ -298,8 +298,14 @@ def decide_late_entry(record, approved, user, comment=""):
 
 @transaction.atomic
 def confirm_contractor_record(record, confirmed, user, comment=""):
+    """The company contact named on the contractor's assignment confirms (or rejects) the work."""
     if record.confirmation_state != ApprovalState.PENDING:
         raise ValidationError(_("This record is not waiting for confirmation."), code="not_pending")
+    assignment = contractor_assignment(record.entered_by, record.measure, record.occurred_at) \
+        if record.entered_by_id else None
+    if assignment is not None and getattr(user, "person", None) != assignment.company_contact:
+        raise PermissionDenied(_("Only the company contact %(name)s confirms this contractor's work.")
+                               % {"name": assignment.company_contact.name})
     ContractorConfirmation(record=record, confirmed=confirmed, comment=comment, confirmed_by=user).save()
     record.confirmation_state = ApprovalState.APPROVED if confirmed else ApprovalState.REJECTED
     record.save(update_fields=["confirmation_state"])

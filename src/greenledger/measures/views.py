@@ -328,32 +328,36 @@ def approvals(request):
                                                        "maintenance": maintenance})
 
 
+DECISIONS = {
+    # kind: (permission, what is decided, service)
+    "late": ("measures.approve_late_entry", "record", services.decide_late_entry),
+    "contractor": ("measures.confirm_contractor_work", "record", services.confirm_contractor_record),
+    "maintenance": ("measures.approve_late_entry", "hourly", services.decide_maintenance),
+}
+
+
 @login_required
 @require_POST
 def decide(request, kind, pk):
+    if kind not in DECISIONS:
+        raise Http404
+    perm, target, decide_with = DECISIONS[kind]
+    if not request.user.has_perm(perm):
+        raise PermissionDenied
     form = DecisionForm(request.POST)
     if not form.is_valid():
         raise ValidationError(form.errors)
-    approved, comment = form.cleaned_data["approved"], form.cleaned_data["comment"]
+    if target == "record":
+        item = get_object_or_404(records_for(request), pk=pk)
+    else:
+        item = get_object_or_404(HourlyStatus.objects.filter(measure__in=measures_for(request)), pk=pk)
+    approved = form.cleaned_data["approved"]
     try:
-        if kind == "late":
-            if not request.user.has_perm("measures.approve_late_entry"):
-                raise PermissionDenied
-            services.decide_late_entry(get_object_or_404(records_for(request), pk=pk), approved, request.user, comment)
-        elif kind == "contractor":
-            if not request.user.has_perm("measures.confirm_contractor_work"):
-                raise PermissionDenied
-            services.confirm_contractor_record(get_object_or_404(records_for(request), pk=pk), approved,
-                                               request.user, comment)
-        elif kind == "maintenance":
-            if not request.user.has_perm("measures.approve_late_entry"):
-                raise PermissionDenied
-            row = get_object_or_404(HourlyStatus.objects.filter(measure__in=measures_for(request)), pk=pk)
-            services.decide_maintenance(row, approved, request.user, comment)
-        else:
-            raise Http404
+        decide_with(item, approved, request.user, form.cleaned_data["comment"])
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
+    except PermissionDenied as exc:
+        messages.error(request, str(exc))
     else:
         messages.success(request, _("Approved.") if approved else _("Rejected."))
     return redirect(request.POST.get("next") or reverse("measures:approvals"))

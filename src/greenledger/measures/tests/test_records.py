@@ -133,6 +133,9 @@ def test_contractor_records_only_bound_measures_inside_window(plant, django_user
         services.record_execution(entry(measure, contractor, values={"pass_rate": 99},
                                         occurred_at=timezone.now() - datetime.timedelta(hours=5),
                                         late_reason="x"))
+    someone_else = make_person(plant, "shift_leader", "other-leader", django_user_model)
+    with pytest.raises(PermissionDenied):
+        services.confirm_contractor_record(record, True, someone_else.user)
     services.confirm_contractor_record(record, True, contact.user)
     record.refresh_from_db()
     assert record.confirmation_state == ApprovalState.APPROVED
