@@ -39,7 +39,8 @@ run: install
 	@echo "Log in with one of the demo logins above. Stop with Ctrl+C."
 	@echo ""
 	@$(BIN)/greenledger evidence-checkpoint --every 300 >/dev/null 2>&1 & CHECKPOINTS=$$!; \
-	trap 'kill $$CHECKPOINTS 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/greenledger measures-scheduler --every 60 >>$(GREENLEDGER_DATA_DIR)/scheduler.log 2>&1 & SCHEDULER=$$!; \
+	trap 'kill $$CHECKPOINTS $$SCHEDULER 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/greenledger runserver $(HOST):$(PORT) --noreload
 
 test: dev

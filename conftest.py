@@ -26,6 +26,8 @@ def isolated_files(settings, tmp_path_factory):
     base = tmp_path_factory.getbasetemp()
     settings.MEDIA_ROOT = base / "media"
     settings.GREENLEDGER_EVIDENCE_KEY = base / "keys" / "evidence-ed25519.pem"
+    # Argon2 is deliberately slow; tests that check hashing restore the production list.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *settings.PASSWORD_HASHERS]
 
 
 @pytest.fixture

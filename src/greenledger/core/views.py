@@ -1,7 +1,9 @@
 """Core pages: dashboard, organisation, equipment, people, API tokens, notifications, audit trail."""
 
 import json
+from importlib import import_module
 
+from django.apps import apps
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.contrib.contenttypes.models import ContentType
@@ -62,6 +64,7 @@ def dashboard(request):
     summary = evidence.log_summary()
     return render(request, "core/dashboard.html", {
         "site": site,
+        "panels": app_panels(request, site) if site is not None else [],
         "sites": sites,
         "figures": figures,
         "evidence": summary,
@@ -74,6 +77,24 @@ def dashboard(request):
         }, ensure_ascii=False),
         "recent_changes": AuditEntry.objects.select_related("actor", "content_type")[:8],
     })
+
+
+def app_panels(request, site):
+    """One panel of key figures per ledger app that ships a ``dashboard.panel(request, site)``."""
+    panels = []
+    for config in apps.get_app_configs():
+        if not config.name.startswith("greenledger.") or config.label == "core":
+            continue
+        try:
+            module = import_module(f"{config.name}.dashboard")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{config.name}.dashboard":
+                raise
+            continue
+        panel = module.panel(request, site)
+        if panel:
+            panels.append(panel)
+    return panels
 
 
 @login_required

@@ -2,7 +2,7 @@
 measure on a phone-sized page, then records another one offline, sees it waiting in the
 IndexedDB queue, syncs it when the network is back, and a forced resend stores nothing twice."""
 
-import base64
+import datetime
 import io
 import shutil
 import time
@@ -127,7 +127,7 @@ def test_operator_records_online_then_offline_and_syncs_once(live_server, phone)
     record = ExecutionRecord.objects.get(measure=energy)
     assert record.values == {"energy": 180.0} and record.source == "web"
     assert record.executor.user.username == "operator" and record.entered_at is not None
-    assert record.recorded_at - record.occurred_at < __import__("datetime").timedelta(minutes=2)
+    assert record.recorded_at - record.occurred_at < datetime.timedelta(minutes=2)
 
     # offline: the pages come from the service worker, the record waits in IndexedDB
     context.set_offline(True)
@@ -145,7 +145,7 @@ def test_operator_records_online_then_offline_and_syncs_once(live_server, phone)
     pending = page.locator("#sync-list li[data-status=pending]")
     assert pending.count() == 1
     client_id = pending.get_attribute("data-record-id")
-    assert "激光焊接质量抽检" in pending.inner_text()
+    assert "激光焊接质量抽检" in pending.text_content()
     stored = page.evaluate("async (id) => { const r = await GLField.store.get(id);"
                            " const files = await GLField.store.files(id);"
                            " return {status: r.status, source: r.payload.source, files: files.length,"
@@ -208,7 +208,3 @@ def test_out_of_range_value_is_confirmed_and_simple_measure_is_one_tap(live_serv
     done = ExecutionRecord.objects.get(measure=simple)
     assert done.source == "one_tap" and done.executor.user.username == "operator"
 
-
-def test_phone_screenshot_for_review(tmp_path_factory):
-    """Kept out of the suite: see the screenshot helper in the report (needs a running server)."""
-    pytest.skip("documentation only")
