@@ -244,6 +244,7 @@ def run(args, data_dir):
 
     call_command("migrate", verbosity=0)
     python = sys.version.split()[0]
+    print(f"load average (1 min) at the start: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     print(f"# evidence log benchmark: {args.records} records on {engine_name(connection)}, Python {python}\n")
 
     baseline_rate = insert_unsealed(max(1000, args.records // 10))
@@ -286,6 +287,8 @@ def run(args, data_dir):
             (f"inclusion proof at {args.large:,} leaves", f"{inc_mean:.2f} ms mean, {inc_p95:.2f} ms p95"),
             (f"consistency proof at {args.large:,} leaves", f"{con_mean:.2f} ms mean, {con_p95:.2f} ms p95"),
         ]
+    # Other work on the machine skews every figure: say how busy it was.
+    rows.append(("load average (1 min) at the end", f"{os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs"))
     print("| measurement | result |\n| --- | --- |")
     for name, value in rows:
         print(f"| {name} | {value} |")

@@ -22,14 +22,14 @@ from django.db.models import BigIntegerField, Case, Count, ExpressionWrapper, F,
 from django.db.models.functions import Cast
 from django.db.models.lookups import GreaterThanOrEqual
 from django.utils import timezone
-from django.utils.translation import gettext as _, pgettext
+from django.utils.translation import gettext as _, ngettext, pgettext
 
 from greenledger.core.models import Site
 from greenledger.evidence.services import latest_checkpoint
 
 from .models import (
-    Anomaly, AnomalyState, ApprovalState, EquipmentStatus, ExecutionRecord, HourlyStatus, Measure, MeasureType,
-    MissedExecution, Purpose, ScheduleKind,
+    Anomaly, AnomalyState, ApprovalState, EquipmentStatus, ExecutionRecord, HourlyStatus, Measure,
+    MeasureType, MissedExecution, Purpose, ScheduleKind,
 )
 from .schedule import (
     ANCHOR, COUNTING_RECORDS, cadence_of, expected_count, from_local_seconds, in_force_from, local_midnight,
@@ -175,7 +175,8 @@ def compliance_report(sites, start, end, now=None):
 
 def site_rows(site, start, end, now):
     period_start, period_end = bounds(site, start, end)
-    measures = list(Measure.objects.filter(site=site, active=True).select_related("site", "stage", "responsible"))
+    measures = list(Measure.objects.filter(site=site, active=True)
+                    .select_related("site", "stage", "responsible"))
     rows = {m.pk: MeasureCompliance(measure=m) for m in measures}
     if not rows:
         return []
@@ -190,7 +191,8 @@ def site_rows(site, start, end, now):
 
 def add_record_counts(rows, site, period_start, period_end):
     current = Q(superseded=False)
-    figures = (ExecutionRecord.objects.filter(site=site, occurred_at__gte=period_start, occurred_at__lt=period_end)
+    figures = (ExecutionRecord.objects
+               .filter(site=site, occurred_at__gte=period_start, occurred_at__lt=period_end)
                .values("measure_id")
                .annotate(records=Count("pk", filter=current), counting=Count("pk", filter=COUNTING_RECORDS),
                          late=Count("pk", filter=current & Q(is_late=True)),
@@ -236,7 +238,8 @@ def filled_slots(site, cadence, grace, start, end, group):
     )
     utc_offset = int(start.astimezone(zone).utcoffset().total_seconds())
     slot = slot_expression(cadence, grace_s, utc_offset)
-    return records.values("measure_id").annotate(slots=Count(slot, distinct=True)).values_list("measure_id", "slots")
+    per_measure = records.values("measure_id").annotate(slots=Count(slot, distinct=True))
+    return per_measure.values_list("measure_id", "slots")
 
 
 def slot_span(cadence, start, end):
@@ -290,7 +293,8 @@ def slot_expression(cadence, grace_s, utc_offset):
 
 
 def add_misses(rows, site, period_start, period_end):
-    misses = (MissedExecution.objects.filter(measure__site=site, due_at__gte=period_start, due_at__lt=period_end)
+    misses = (MissedExecution.objects
+              .filter(measure__site=site, due_at__gte=period_start, due_at__lt=period_end)
               .values("measure_id").annotate(n=Count("pk")))
     for f in misses:
         if f["measure_id"] in rows:
@@ -302,11 +306,13 @@ def add_anomalies(rows, site, period_start, period_end):
     in_time = closed & (Q(deadline__isnull=True) | Q(closed_at__lte=F("deadline")))
     figures = (Anomaly.objects.filter(site=site, occurred_at__gte=period_start, occurred_at__lt=period_end)
                .values("measure_id")
-               .annotate(n=Count("pk"), closed=Count("pk", filter=closed), in_time=Count("pk", filter=in_time)))
+               .annotate(n=Count("pk"), closed=Count("pk", filter=closed),
+                         in_time=Count("pk", filter=in_time)))
     for f in figures:
         row = rows.get(f["measure_id"])
         if row is not None:
-            row.anomalies, row.anomalies_closed, row.anomalies_closed_in_time = f["n"], f["closed"], f["in_time"]
+            row.anomalies, row.anomalies_closed = f["n"], f["closed"]
+            row.anomalies_closed_in_time = f["in_time"]
 
 
 def add_hours(rows, site, period_start, period_end, now):
@@ -379,17 +385,28 @@ def activity_clause(row):
     if row.measure.schedule == ScheduleKind.CONTINUOUS:
         return _("Running %(hours)s h") % {"hours": f"{row.hours_in(EquipmentStatus.RUNNING):,}"}
     if row.expected:
-        return _("Executed %(counted)s of %(expected)s times (%(rate)s %%)") % {
-            "counted": f"{min(row.counted, row.expected):,}", "expected": f"{row.expected:,}", "rate": row.rate}
-    return _("Recorded %(count)s times") % {"count": f"{row.counted:,}"}
+        return ngettext("Executed %(counted)s of %(expected)s time (%(rate)s %%)",
+                         "Executed %(counted)s of %(expected)s times (%(rate)s %%)", row.expected) % {
+            "counted": f"{min(row.counted, row.expected):,}", "expected": f"{row.expected:,}",
+            "rate": row.rate}
+    return ngettext("Recorded %(count)s time", "Recorded %(count)s times", row.counted) % {
+        "count": f"{row.counted:,}"}
 
 
 def anomaly_clause(row):
-    stops = row.measure.schedule == ScheduleKind.CONTINUOUS
     values = {"count": row.anomalies, "open": row.anomalies_open}
+    if row.measure.schedule == ScheduleKind.CONTINUOUS:
+        if row.anomalies == 0:
+            return _("no abnormal stops")
+        if row.anomalies_open == 0:
+            return ngettext("%(count)s abnormal stop, handled", "%(count)s abnormal stops, all handled",
+                            row.anomalies) % values
+        return ngettext("%(count)s abnormal stop, %(open)s not closed yet",
+                        "%(count)s abnormal stops, %(open)s not closed yet", row.anomalies) % values
     if row.anomalies == 0:
-        return _("no abnormal stops") if stops else _("no anomalies")
+        return _("no anomalies")
     if row.anomalies_open == 0:
-        return (_("%(count)s abnormal stops, all handled") if stops else _("%(count)s anomalies, all handled")) % values
-    return (_("%(count)s abnormal stops, %(open)s not closed yet") if stops
-            else _("%(count)s anomalies, %(open)s not closed yet")) % values
+        return ngettext("%(count)s anomaly, handled", "%(count)s anomalies, all handled",
+                        row.anomalies) % values
+    return ngettext("%(count)s anomaly, %(open)s not closed yet",
+                    "%(count)s anomalies, %(open)s not closed yet", row.anomalies) % values

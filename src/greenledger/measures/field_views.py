@@ -79,6 +79,7 @@ def field_config(request):
             "online": _("Online"),
             "offline": _("Offline"),
             "queued": _("%(count)s waiting"),
+            "attention": _("%(count)s need you"),
             "all_sent": _("All uploaded"),
             "empty": _("Nothing recorded on this device yet."),
             "confirm_submit": _("Confirm and submit"),
@@ -99,6 +100,7 @@ def field_config(request):
             "photos_kept": _("%(count)s photo(s) already saved with this record"),
             "not_saved": _("Could not save on this phone: %(error)s"),
             "late": _("Late entry"),
+            "photos": _("Photos"),
         },
     }
 
@@ -133,7 +135,8 @@ def due_for(request, measures, person, now):
         if person is None:
             return []
         due = due.filter(Q(measure__responsible=person) | Q(measure__stage_id=person.workshop_id))
-    return [{"due": d, "measure": d.measure, "overdue": d.due_at < now} for d in due.order_by("due_at")[:DUE_LIMIT]]
+    return [{"due": d, "measure": d.measure, "overdue": d.due_at < now}
+            for d in due.order_by("due_at")[:DUE_LIMIT]]
 
 
 @login_required
@@ -206,7 +209,8 @@ def parse_local(text, tz):
     try:
         naive = datetime.datetime.strptime((text or "").strip()[:16], "%Y-%m-%dT%H:%M")
     except ValueError:
-        raise ValidationError({"occurred_at": ValidationError(_("Enter the execution time."), code="invalid")})
+        raise ValidationError({"occurred_at": ValidationError(_("Enter the execution time."),
+                                                              code="invalid")})
     return naive.replace(tzinfo=tz)
 
 
@@ -222,18 +226,33 @@ def record_input_from_post(request, measure, tz):
         client_id = None
     checklist = {}
     if measure.checklist_id:
-        item_ids = set(ChecklistItem.objects.filter(template_id=measure.checklist_id).values_list("pk", flat=True))
+        item_ids = set(ChecklistItem.objects.filter(template_id=measure.checklist_id)
+                       .values_list("pk", flat=True))
         ticked = [int(x) for x in post.getlist("ticked") if x.isdigit() and int(x) in item_ids]
         checklist = {"ticked": ticked, "participants": split_names(post.get("participants"))}
     return services.RecordInput(
         measure=measure, occurred_at=parse_local(post.get("occurred_at"), tz), executor=request.user.person,
-        entered_by=request.user, values={p.code: post.get(f"v.{p.code}", "").strip() for p in measure.parameters.all()},
+        entered_by=request.user,
+        values={p.code: post.get(f"v.{p.code}", "").strip() for p in measure.parameters.all()},
         remarks=post.get("remarks", "").strip(), batch_no=post.get("batch_no", "").strip(),
         tag_scanned=post.get("tag_scanned", "").strip()[:100],
         compliant={"true": True, "false": False}.get(post.get("compliant")), checklist=checklist,
         source=RecordSource.WEB, client_id=client_id, late_reason=post.get("late_reason", "").strip(),
         confirmed=post.get("confirm") == "true", photos=request.FILES.getlist("photos"),
     )
+
+
+def record_posted_form(request, measure, tz):
+    """The form posted without JavaScript: ``(record, errors, warnings)``."""
+    if getattr(request.user, "person", None) is None:
+        return None, {"": [_("Your account is not linked to a person.")]}, []
+    try:
+        record, _created, _warnings = services.record_execution(record_input_from_post(request, measure, tz))
+    except services.NeedsConfirmation as exc:
+        return None, {}, exc.warnings
+    except ValidationError as exc:
+        return None, (exc.message_dict if hasattr(exc, "error_dict") else {"": exc.messages}), []
+    return record, {}, []
 
 
 @login_required
@@ -244,19 +263,11 @@ def record_form(request, pk):
     errors, warnings, post = {}, [], None
     if request.method == "POST":
         post = request.POST
-        if getattr(request.user, "person", None) is None:
-            errors[""] = [_("Your account is not linked to a person.")]
-        else:
-            try:
-                record, _created, _warnings = services.record_execution(record_input_from_post(request, measure, tz))
-            except services.NeedsConfirmation as exc:
-                warnings = exc.warnings
-            except ValidationError as exc:
-                errors = exc.message_dict if hasattr(exc, "error_dict") else {"": exc.messages}
-            else:
-                messages.success(request, _("Recorded: %(measure)s at %(time)s.") % {
-                    "measure": measure.name, "time": local_minute(record.occurred_at, tz).replace("T", " ")})
-                return redirect("field:home")
+        record, errors, warnings = record_posted_form(request, measure, tz)
+        if record is not None:
+            messages.success(request, _("Recorded: %(measure)s at %(time)s.") % {
+                "measure": measure.name, "time": local_minute(record.occurred_at, tz).replace("T", " ")})
+            return redirect("field:home")
     checklist_items = list(measure.checklist.items.all()) if measure.checklist_id else []
     occurred = post.get("occurred_at") if post else local_minute(timezone.now(), tz)
     late = False
@@ -277,7 +288,8 @@ def record_form(request, pk):
         "occurred_at": occurred,
         "late": late or "late_reason" in errors,
         "errors": errors,
-        "general_errors": [m for field, msgs in errors.items() if field not in known_fields(measure) for m in msgs],
+        "general_errors": [text for field, texts in errors.items() if field not in known_fields(measure)
+                           for text in texts],
         "warnings": warnings,
         "post": post,
     }, status=422 if errors else (409 if warnings else 200))
@@ -369,4 +381,5 @@ def manifest(request):
         "display": "standalone", "background_color": "#f4f7f5", "theme_color": "#2f855a",
         "icons": [{"src": static("greenledger/logo.svg"), "sizes": "any", "type": "image/svg+xml"}],
     }
-    return JsonResponse(data, content_type="application/manifest+json", json_dumps_params={"ensure_ascii": False})
+    return JsonResponse(data, content_type="application/manifest+json",
+                        json_dumps_params={"ensure_ascii": False})

@@ -68,7 +68,8 @@ def chosen_period(request):
     if end < start:
         return month_start, month_end, _("The end date is before the start date.")
     if (end - start).days > MAX_PERIOD_DAYS:
-        return month_start, month_end, _("Choose a period of at most %(days)d days.") % {"days": MAX_PERIOD_DAYS}
+        error = _("Choose a period of at most %(days)d days.") % {"days": MAX_PERIOD_DAYS}
+        return month_start, month_end, error
     return start, end, ""
 
 

@@ -31,6 +31,11 @@ def dash(value, suffix=""):
     return "—" if value is None else f"{value}{suffix}"
 
 
+def status_hours(row, status):
+    """Hours in ``status`` for continuous measures, a dash for the others."""
+    return dash(row.hours_in(status) if row.hours is not None else None)
+
+
 def yes_no(value):
     return "—" if value is None else (_("yes") if value else _("no"))
 
@@ -56,9 +61,9 @@ def measure_columns():
         (_("Closed in time"), lambda r: r.anomalies_closed_in_time),
         (_("Open"), lambda r: r.anomalies_open),
         (_("Hourly coverage (%)"), lambda r: dash(r.coverage)),
-        (_("Running h"), lambda r: dash(r.hours_in(EquipmentStatus.RUNNING) if r.hours is not None else None)),
-        (_("Stopped h"), lambda r: dash(r.hours_in(EquipmentStatus.STOPPED) if r.hours is not None else None)),
-        (_("Maintenance h"), lambda r: dash(r.hours_in(EquipmentStatus.MAINTENANCE) if r.hours is not None else None)),
+        (_("Running h"), lambda r: status_hours(r, EquipmentStatus.RUNNING)),
+        (_("Stopped h"), lambda r: status_hours(r, EquipmentStatus.STOPPED)),
+        (_("Maintenance h"), lambda r: status_hours(r, EquipmentStatus.MAINTENANCE)),
         (_("No records"), lambda r: yes_no(r.no_records)),
     ]
 
@@ -116,8 +121,7 @@ def annual_columns():
         (_("Schedule"), lambda line: line.measure.get_schedule_display()),
         (_("Summary"), lambda line: line.text),
         (_("Rate (%)"), lambda line: dash(line.figures.rate)),
-        (_("Running h"), lambda line: dash(line.figures.hours_in(EquipmentStatus.RUNNING)
-                                           if line.figures.hours is not None else None)),
+        (_("Running h"), lambda line: status_hours(line.figures, EquipmentStatus.RUNNING)),
         (_("Anomalies"), lambda line: line.figures.anomalies),
         (_("Open"), lambda line: line.figures.anomalies_open),
     ]
@@ -157,7 +161,8 @@ def compliance_workbook(report):
     ws = wb.active
     ws.title = str(_("Measures"))[:31]
     columns = measure_columns()
-    write_table(ws, [h for h, _f in columns], (([f(r) for _h, f in columns], r.below_target) for r in report.rows))
+    rows = (([f(r) for _h, f in columns], r.below_target) for r in report.rows)
+    write_table(ws, [h for h, _f in columns], rows)
     about = wb.create_sheet(str(_("Report"))[:31])
     write_pairs(about, [*provenance_items(report, _("Measure ledger compliance check")), ("", ""),
                         *summary_items(report)])
@@ -169,7 +174,8 @@ def annual_workbook(summary):
     ws = wb.active
     ws.title = str(_("Annual summary"))[:31]
     columns = annual_columns()
-    write_table(ws, [h for h, _f in columns], (([f(line) for _h, f in columns], False) for line in summary.lines))
+    rows = (([f(line) for _h, f in columns], False) for line in summary.lines)
+    write_table(ws, [h for h, _f in columns], rows)
     about = wb.create_sheet(str(_("Report"))[:31])
     write_pairs(about, provenance_items(summary.report, _("Annual summary of measures %(year)s") % {
         "year": summary.year}))

@@ -19,7 +19,6 @@ Every function takes ``now`` so tests can move time without sleeping.
 """
 
 import datetime
-import logging
 import math
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
@@ -34,11 +33,10 @@ from greenledger.core.models import NotificationLevel
 from greenledger.core.notifications import notify
 
 from .models import (
-    ApprovalState, DueExecution, ExecutionRecord, Measure, MissedExecution, SCHEDULED_KINDS, ScheduleKind, Shift,
+    SCHEDULED_KINDS, ApprovalState, DueExecution, ExecutionRecord, Measure, MissedExecution, ScheduleKind,
+    Shift,
 )
 from .services import shift_leaders
-
-logger = logging.getLogger("greenledger.measures.scheduler")
 
 DAY = 86400
 WEEK = 7 * DAY
@@ -68,7 +66,19 @@ class Cadence:
         """How many due times lie in [start, end) (local seconds): closed form, no enumeration."""
         if end <= start:
             return 0
-        return sum(math.ceil((end - o) / self.period) - math.ceil((start - o) / self.period) for o in self.offsets)
+        period = self.period
+        return sum(math.ceil((end - o) / period) - math.ceil((start - o) / period) for o in self.offsets)
+
+    def simplified(self):
+        """Evenly spaced offsets become one offset in a shorter period: the same due times, and a
+        much cheaper slot expression in SQL (hourly checks would otherwise need 24 branches)."""
+        count = len(self.offsets)
+        if count < 2 or self.period % count:
+            return self
+        step = self.period // count
+        if any(b - a != step for a, b in zip(self.offsets, self.offsets[1:])):
+            return self
+        return Cadence(step, (self.offsets[0] % step,))
 
     def times_between(self, start, end):
         """The due times in [start, end) as local seconds, in order."""
@@ -95,6 +105,11 @@ def shift_starts_by_site(site_ids):
 
 def cadence_of(measure, shift_starts=None):
     """The cadence of a scheduled measure; None for continuous, per-batch and on-event ones."""
+    cadence = raw_cadence(measure, shift_starts)
+    return cadence.simplified() if cadence is not None else None
+
+
+def raw_cadence(measure, shift_starts):
     kind = measure.schedule
     if kind == ScheduleKind.EVERY_N_HOURS:
         step = measure.interval_hours or 24
@@ -108,7 +123,8 @@ def cadence_of(measure, shift_starts=None):
     if kind == ScheduleKind.DAILY:
         return Cadence(DAY, (seconds_of(measure.due_time or DEFAULT_DUE_TIME),))
     if kind == ScheduleKind.WEEKLY:
-        return Cadence(WEEK, ((measure.weekday or 0) % 7 * DAY + seconds_of(measure.due_time or DEFAULT_DUE_TIME),))
+        weekday = (measure.weekday or 0) % 7
+        return Cadence(WEEK, (weekday * DAY + seconds_of(measure.due_time or DEFAULT_DUE_TIME),))
     return None
 
 
@@ -210,9 +226,10 @@ def drop_stale(now, horizon, wanted, measure_ids=None):
 def fulfilling_record(due):
     """A counting record inside the due row's acceptance window, if one exists."""
     grace = datetime.timedelta(minutes=due.measure.grace_minutes)
-    return (ExecutionRecord.objects.filter(COUNTING_RECORDS, measure_id=due.measure_id,
-                                           occurred_at__gte=due.due_at - grace, occurred_at__lte=due.window_end)
-            .order_by("occurred_at").first())
+    records = ExecutionRecord.objects.filter(COUNTING_RECORDS, measure_id=due.measure_id,
+                                             occurred_at__gte=due.due_at - grace,
+                                             occurred_at__lte=due.window_end)
+    return records.order_by("occurred_at").first()
 
 
 def claim(due, field, now):
@@ -290,8 +307,9 @@ def measure_link(measure):
 def facts(due):
     zone = zone_of(due.measure.site)
     person = due.measure.responsible
-    return {"measure": due.measure.name, "time": due.due_at.astimezone(zone).strftime("%m-%d %H:%M"),
-            "end": due.window_end.astimezone(zone).strftime("%m-%d %H:%M"), "person": person.name if person else "—"}
+    return {"measure": due.measure.name, "person": person.name if person else "—",
+            "time": due.due_at.astimezone(zone).strftime("%m-%d %H:%M"),
+            "end": due.window_end.astimezone(zone).strftime("%m-%d %H:%M")}
 
 
 def send_reminder(due):
@@ -310,7 +328,8 @@ def send_escalation(due):
 
 def send_to_leaders(due):
     notify(shift_leaders(due.measure.site), _("Overdue at your site: %(measure)s") % facts(due),
-           _("%(measure)s (responsible: %(person)s) was due at %(time)s and is not recorded yet.") % facts(due),
+           _("%(measure)s (responsible: %(person)s) was due at %(time)s and is not recorded yet.")
+           % facts(due),
            link=measure_link(due.measure), level=NotificationLevel.WARNING, channels=("sms",))
     return True
 
@@ -318,6 +337,7 @@ def send_to_leaders(due):
 def send_miss(due):
     people = {u.pk: u for u in [*responsible_users(due.measure), *shift_leaders(due.measure.site)]}
     notify(list(people.values()), _("Missed: %(measure)s") % facts(due),
-           _("%(measure)s due at %(time)s was not recorded by %(end)s. The miss is in the ledger.") % facts(due),
+           _("%(measure)s due at %(time)s was not recorded by %(end)s. The miss is in the ledger.")
+           % facts(due),
            link=measure_link(due.measure), level=NotificationLevel.ALARM, channels=("email",))
     return True

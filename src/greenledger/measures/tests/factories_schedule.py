@@ -14,7 +14,10 @@ def at(day, hour=0, minute=0):
     return datetime.datetime.combine(day, datetime.time(hour, minute), tzinfo=SHANGHAI)
 
 
-def record_at(measure, person, occurred_at, entered_after=datetime.timedelta(minutes=5), late_reason="", **extra):
+ON_TIME = datetime.timedelta(minutes=5)
+
+
+def record_at(measure, person, occurred_at, entered_after=ON_TIME, late_reason="", **extra):
     """A record executed at ``occurred_at`` and entered ``entered_after`` later (late if beyond grace)."""
     now = occurred_at + entered_after
     record, _created, _warnings = services.record_execution(services.RecordInput(

@@ -6,6 +6,7 @@ import datetime
 import io
 import shutil
 import time
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.management import call_command
@@ -131,21 +132,27 @@ def test_operator_records_online_then_offline_and_syncs_once(live_server, phone)
 
     # offline: the pages come from the service worker, the record waits in IndexedDB
     context.set_offline(True)
+    response = page.goto(live_server.url + "/m/tag/NFC-NOT-CACHED/")
+    assert response.status == 503 and "离线" in page.inner_text("h1")  # the worker's own offline page
     response = page.goto(live_server.url + "/m/")
-    assert response.from_service_worker
+    assert response.from_service_worker and response.status == 200
     page.wait_for_function("() => document.getElementById('net-state').dataset.state === 'offline'")
     card_button(page, welding, "record").click()
     page.wait_for_selector("#record-form")
     page.fill("#v-samples", "20")
     page.fill("#v-defects", "0")
     page.fill("#batch-no", "LC20261130A")
-    page.set_input_files("#photos", files=[{"name": "weld.png", "mimeType": "image/png", "buffer": tiny_png()}])
+    photo = {"name": "weld.png", "mimeType": "image/png", "buffer": tiny_png()}
+    page.set_input_files("#photos", files=[photo])
     page.click("#record-submit")
     page.wait_for_selector("#record-result[data-state=pending]")
+    page.click("#sync-panel > summary")  # "records on this phone"
     pending = page.locator("#sync-list li[data-status=pending]")
+    pending.wait_for()
     assert pending.count() == 1
     client_id = pending.get_attribute("data-record-id")
-    assert "激光焊接质量抽检" in pending.text_content()
+    assert "激光焊接质量抽检" in pending.inner_text()
+    assert page.locator("#sync-summary").get_attribute("data-waiting") == "1"
     stored = page.evaluate("async (id) => { const r = await GLField.store.get(id);"
                            " const files = await GLField.store.files(id);"
                            " return {status: r.status, source: r.payload.source, files: files.length,"
@@ -167,11 +174,14 @@ def test_operator_records_online_then_offline_and_syncs_once(live_server, phone)
     # a forced resend of the same record (a reply lost on the way back) stores nothing new
     page.evaluate("(id) => GLField.resend(id)", client_id)
     page.wait_for_selector(f"#sync-list li[data-record-id='{client_id}'][data-status=sent]")
-    status = page.evaluate("""async (id) => {
-        const response = await fetch('/api/measures/records', {method: 'POST', credentials: 'same-origin',
-            headers: {'Content-Type': 'application/json', 'X-CSRFToken': document.cookie.match(/csrftoken=([^;]+)/)[1]},
-            body: JSON.stringify({id, measure: %d, occurred_at: new Date().toISOString(), values: {samples: 7, defects: 1}})});
-        return response.status; }""" % welding.pk, client_id)
+    status = page.evaluate("""async ([id, measure]) => {
+        const csrf = document.cookie.match(/csrftoken=([^;]+)/)[1];
+        const response = await fetch('/api/measures/records', {
+            method: 'POST', credentials: 'same-origin',
+            headers: {'Content-Type': 'application/json', 'X-CSRFToken': csrf},
+            body: JSON.stringify({id, measure, occurred_at: new Date().toISOString(),
+                                  values: {samples: 7, defects: 1}})});
+        return response.status; }""", [client_id, welding.pk])
     assert status == 200
     assert ExecutionRecord.objects.filter(pk=client_id).count() == 1
     assert ExecutionRecord.objects.get(pk=client_id).values == {"samples": 20.0, "defects": 0.0}
@@ -198,6 +208,20 @@ def test_out_of_range_value_is_confirmed_and_simple_measure_is_one_tap(live_serv
     record = ExecutionRecord.objects.get(measure=energy)
     assert record.values == {"energy": 999.0} and record.confirmed_warnings
     assert ReviewFlag.objects.filter(record=record).exists()
+
+    # record another, executed three hours ago: the late-entry reason appears and is stored
+    page.click("#record-again")
+    assert page.locator("#late-field").is_hidden()
+    three_hours_ago = datetime.datetime.now(ZoneInfo("Asia/Shanghai")) - datetime.timedelta(hours=3)
+    page.fill("#occurred-at", three_hours_ago.strftime("%Y-%m-%dT%H:%M"))
+    page.locator("#late-field").wait_for()
+    page.fill("#v-energy", "120")
+    page.check("input[name=compliant][value=true]")
+    page.fill("#late-reason", "夜班交接后补录")
+    page.click("#record-submit")
+    page.wait_for_selector("#record-result[data-state=sent]")
+    late = ExecutionRecord.objects.filter(measure=energy, is_late=True).get()
+    assert late.late_reason == "夜班交接后补录" and late.late_state == "pending"
 
     # one tap: a simple measure is done from the list
     page.goto(live_server.url + "/m/")

@@ -48,6 +48,14 @@ def local_times(times):
     return [t.astimezone(SHANGHAI).strftime("%d %H:%M") for t in times]
 
 
+def scheduled(plant, kind, code="M", **extra):
+    return make_measure(plant, code=code, schedule=kind, params=False, **extra)
+
+
+def due_between(measure, start, end):
+    return local_times(schedule.due_times(measure, at(*start), at(*end)))
+
+
 # Due times --------------------------------------------------------------------------------------
 
 
@@ -79,11 +87,11 @@ def test_per_shift_follows_the_site_shifts(plant):
 
 
 def test_daily_defaults_to_nine_and_weekly_keeps_its_weekday(plant):
-    daily = make_measure(plant, code="D", schedule="daily", params=False)
-    weekly = make_measure(plant, code="W", schedule="weekly", weekday=2, due_time=datetime.time(14, 30), params=False)
-    assert local_times(schedule.due_times(daily, at("2024-10-14"), at("2024-10-16"))) == ["14 09:00", "15 09:00"]
+    daily = scheduled(plant, "daily", code="D")
+    weekly = scheduled(plant, "weekly", code="W", weekday=2, due_time=datetime.time(14, 30))
+    assert due_between(daily, ("2024-10-14",), ("2024-10-16",)) == ["14 09:00", "15 09:00"]
     # 2024-10-16 and 2024-10-23 are Wednesdays
-    assert local_times(schedule.due_times(weekly, at("2024-10-14"), at("2024-10-28"))) == ["16 14:30", "23 14:30"]
+    assert due_between(weekly, ("2024-10-14",), ("2024-10-28",)) == ["16 14:30", "23 14:30"]
 
 
 def test_unscheduled_kinds_have_no_due_times_and_no_expectation(plant):
@@ -95,22 +103,31 @@ def test_unscheduled_kinds_have_no_due_times_and_no_expectation(plant):
 
 def test_expected_count_agrees_with_the_due_times(plant):
     measures = [
-        make_measure(plant, code="A", schedule="every_n_hours", interval_hours=3, params=False),
-        make_measure(plant, code="B", schedule="every_n_hours", interval_hours=7, params=False),
-        make_measure(plant, code="C", schedule="per_shift", params=False),
-        make_measure(plant, code="D", schedule="weekly", weekday=6, due_time=datetime.time(23, 59), params=False),
-        make_measure(plant, code="E", schedule="daily", due_time=datetime.time(0, 0), params=False),
+        scheduled(plant, "every_n_hours", code="A", interval_hours=3),
+        scheduled(plant, "every_n_hours", code="B", interval_hours=7),
+        scheduled(plant, "per_shift", code="C"),
+        scheduled(plant, "weekly", code="D", weekday=6, due_time=datetime.time(23, 59)),
+        scheduled(plant, "daily", code="E", due_time=datetime.time(0, 0)),
     ]
     spans = [(at("2024-01-01", 7, 31), at("2024-03-01", 0, 0)), (at("2024-10-14", 8), at("2024-10-14", 8)),
              (at("2024-10-14", 8), at("2024-10-14", 8, 1)), (at("2023-12-31", 23), at("2024-12-31", 1))]
     for measure in measures:
         for start, end in spans:
-            assert schedule.expected_count(measure, start, end) == len(schedule.due_times(measure, start, end))
+            expected = schedule.expected_count(measure, start, end)
+            assert expected == len(schedule.due_times(measure, start, end)), (measure.code, start, end)
+
+
+def test_evenly_spaced_due_times_reduce_to_one_offset(plant):
+    hourly = scheduled(plant, "every_n_hours", code="H", interval_hours=1)
+    assert schedule.cadence_of(hourly) == schedule.Cadence(3600, (0,))
+    assert schedule.cadence_of(scheduled(plant, "per_shift", code="S")) == schedule.Cadence(8 * 3600, (0,))
+    uneven = schedule.cadence_of(scheduled(plant, "every_n_hours", code="F", interval_hours=5))
+    assert uneven.offsets == (0, 5 * 3600, 10 * 3600, 15 * 3600, 20 * 3600)
 
 
 def test_nothing_is_due_before_the_measure_came_into_force(plant):
-    measure = make_measure(plant, schedule="daily", params=False, started_on=datetime.date(2024, 10, 15))
-    assert local_times(schedule.due_times(measure, at("2024-10-14"), at("2024-10-17"))) == ["15 09:00", "16 09:00"]
+    measure = scheduled(plant, "daily", started_on=datetime.date(2024, 10, 15))
+    assert due_between(measure, ("2024-10-14",), ("2024-10-17",)) == ["15 09:00", "16 09:00"]
     assert schedule.expected_count(measure, at("2024-10-14"), at("2024-10-17")) == 2
 
 

@@ -317,6 +317,9 @@
         },
 
         tick() {
+            if (online === false && document.visibilityState === 'visible' && !this.current) {
+                probe();  // keep the indicator honest even with nothing to upload
+            }
             if (Date.now() >= this.nextAttemptAt) {
                 this.run();
             }
@@ -462,7 +465,11 @@
         const attention = mine.filter((r) => r.status === 'error' || r.status === 'confirm').length;
         const summary = document.getElementById('sync-summary');
         if (summary) {
-            summary.textContent = waiting ? t('queued', { count: waiting }) : (mine.length ? t('all_sent') : '');
+            summary.textContent = [
+                waiting ? t('queued', { count: waiting }) : '',
+                attention ? t('attention', { count: attention }) : '',
+                !waiting && !attention && mine.length ? t('all_sent') : '',
+            ].filter(Boolean).join(' · ');
             summary.dataset.waiting = String(waiting);
             summary.dataset.attention = String(attention);
         }
@@ -503,7 +510,7 @@
             el('div', { class: 'f-rec-head' },
                 el('span', { class: 'f-rec-name', text: record.measureName || `#${record.measure}` }),
                 el('span', { class: `f-badge s-${status}`, text: t(status) })),
-            el('div', { class: 'f-rec-meta', text: `${hhmm(record.payload.occurred_at)}${record.photoCount ? ` · 📷 ${record.photoCount}` : ''}${record.payload.source === 'offline' ? ` · ${t('offline')}` : ''}` }),
+            el('div', { class: 'f-rec-meta', text: `${hhmm(record.payload.occurred_at)}${record.photoCount ? ` · ${t('photos')} ${record.photoCount}` : ''}${record.late ? ` · ${t('late')}` : ''}${record.payload.source === 'offline' ? ` · ${t('offline')}` : ''}` }),
             record.message ? el('div', { class: 'f-rec-msg', text: record.message }) : null,
             warnings.length ? el('ul', { class: 'f-warnings' }, ...warnings) : null,
             actions.childElementCount ? actions : null);
@@ -777,6 +784,7 @@
             const id = draftId || newId();
             const record = newRecord(id, Number(form.dataset.measure), form.dataset.measureName, collect(id),
                 files.length || draftPhotos);
+            record.late = !lateField.hidden;
             submit.disabled = true;
             try {
                 await store.save(record, files.length || !draftId ? files : null);
@@ -912,6 +920,7 @@
     // Start ---------------------------------------------------------------------------------------------
 
     function start() {
+        document.querySelectorAll('[data-needs-js]').forEach((node) => { node.hidden = false; });
         const panel = document.getElementById('sync-panel');
         if (panel) {
             panel.addEventListener('toggle', () => { panel.dataset.touched = 'true'; });
@@ -925,7 +934,7 @@
                 button.disabled = false;
             });
         }
-        window.addEventListener('online', () => sync.run({ force: true }));
+        window.addEventListener('online', () => { probe(); sync.run({ force: true }); });
         window.addEventListener('offline', () => setOnline(false));
         document.addEventListener('visibilitychange', () => {
             if (document.visibilityState === 'visible') {
