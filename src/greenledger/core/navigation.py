@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 NAVIGATION = [
     ("core:dashboard", None, _("Dashboard"), "core.view_dashboard", "overview"),
-    ("measures:dashboard", None, _("Measure dashboard"), "measures.view_executionrecord", "measures"),
+    ("measures:dashboard", None, _("Measure dashboard"), "measures.view_compliance", "measures"),
     ("field:home", None, _("Record on site (phone)"), "measures.record_measure", "measures"),
     ("measures:record_list", None, _("Execution records"), "measures.view_executionrecord", "measures"),
     ("measures:measure_list", None, _("Measure catalogue"), "measures.view_measure", "measures"),
@@ -17,8 +17,8 @@ NAVIGATION = [
     ("measures:anomaly_list", None, _("Anomalies"), "measures.view_anomaly", "measures"),
     ("measures:hourly_board", None, _("Hourly status"), "measures.view_hourlystatus", "measures"),
     ("measures:trace", None, _("Batch trace"), "measures.view_executionrecord", "measures"),
-    ("measures:compliance", None, _("Compliance check"), "measures.view_executionrecord", "measures"),
-    ("measures:annual_summary", None, _("Annual summary"), "measures.view_executionrecord", "measures"),
+    ("measures:compliance", None, _("Compliance check"), "measures.view_compliance", "measures"),
+    ("measures:annual_summary", None, _("Annual summary"), "measures.view_compliance", "measures"),
     ("measures:contractors", None, _("Contractors"), "measures.view_contractorassignment", "measures"),
     ("core:coming", "telemetry", _("Energy & telemetry"), "core.view_dashboard", "ledgers"),
     ("core:coming", "carbon", _("Carbon accounting"), "core.view_dashboard", "ledgers"),

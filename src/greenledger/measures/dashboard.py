@@ -9,7 +9,7 @@ from .models import Anomaly, AnomalyState, ApprovalState, ExecutionRecord
 
 
 def panel(request, site):
-    if not request.user.has_perm("measures.view_executionrecord"):
+    if not request.user.has_perm("measures.view_compliance"):
         return None
     month_start = timezone.localtime().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     records = ExecutionRecord.objects.filter(site=site, occurred_at__gte=month_start).aggregate(

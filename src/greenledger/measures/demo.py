@@ -181,7 +181,7 @@ def ensure_catalogue(sites):
             "checklist": checklists.get(checklist), "responsible": responsible,
             "responsible_role": "operator", "due_time": datetime.time(9) if schedule in ("daily", "weekly") else None,
             "weekday": 0 if schedule == "weekly" else None,
-            "started_on": timezone.localdate() - datetime.timedelta(days=400), **extras,
+            "started_on": timezone.localdate() - datetime.timedelta(days=30), **extras,
         })
         for order, (pcode, pname, unit, low, high, source) in enumerate(params):
             MeasureParameter.objects.update_or_create(measure=measure, code=pcode, defaults={

@@ -125,6 +125,7 @@ class Measure(models.Model):
             ("approve_late_entry", _("Can approve late entries and maintenance")),
             ("confirm_contractor_work", _("Can confirm contractor work")),
             ("handle_anomaly", _("Can handle anomalies")),
+            ("view_compliance", _("Can view measure dashboards and compliance reports")),
         ]
 
     def __str__(self):

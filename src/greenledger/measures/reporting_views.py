@@ -24,7 +24,7 @@ from .reports import annual_workbook, compliance_pdf, compliance_workbook, pdf_r
 from .schedule import zone_of
 from .services import is_contractor
 
-VIEW_PERMISSION = "measures.view_executionrecord"
+VIEW_PERMISSION = "measures.view_compliance"
 MAX_PERIOD_DAYS = 400  # a year and a bit: the report is sized for that
 
 

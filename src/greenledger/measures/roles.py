@@ -1,7 +1,7 @@
 """What each role may do in the measure ledger (added to the role groups by a migration)."""
 
 VIEW = ["measures.view_measure", "measures.view_executionrecord", "measures.view_anomaly",
-        "measures.view_hourlystatus", "measures.view_checklisttemplate"]
+        "measures.view_hourlystatus", "measures.view_checklisttemplate", "measures.view_compliance"]
 RECORD = ["measures.record_measure", "measures.add_anomaly", "measures.add_hourlystatus"]
 CATALOGUE = [f"measures.{action}_{model}" for model in ("measure", "measureparameter", "checklisttemplate", "shift")
              for action in ("add", "change", "delete")]

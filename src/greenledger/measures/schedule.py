@@ -211,8 +211,11 @@ def plan(now, horizon=DEFAULT_HORIZON, measures=None):
 
 def drop_stale(now, horizon, wanted, measure_ids=None):
     """Forget future, unannounced due rows the current schedules no longer produce."""
-    future = DueExecution.objects.filter(state=DueExecution.State.PENDING, reminded_at__isnull=True,
-                                         due_at__gt=now, due_at__lt=now + horizon)
+    pending = DueExecution.objects.filter(state=DueExecution.State.PENDING)
+    if measure_ids is None:
+        # a deactivated measure is no longer due at all, announced or not
+        pending.filter(measure__active=False).delete()
+    future = pending.filter(reminded_at__isnull=True, due_at__gt=now, due_at__lt=now + horizon)
     if measure_ids is not None:
         future = future.filter(measure_id__in=measure_ids)
     stale = [pk for pk, m, d in future.values_list("pk", "measure_id", "due_at") if (m, d) not in wanted]
@@ -251,6 +254,7 @@ def advance(now):
 
 
 def advance_one(due, now):
+    """Take the next step for one due row: done, missed, reminded, escalated or leaders (or none)."""
     record = fulfilling_record(due)
     if record is not None:
         updated = DueExecution.objects.filter(pk=due.pk, state=DueExecution.State.PENDING).update(

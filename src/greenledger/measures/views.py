@@ -505,7 +505,7 @@ def contractors(request):
 
 @login_required
 def home(request):
-    if request.user.has_perm("measures.view_executionrecord") and not services.is_contractor(request.user):
+    if request.user.has_perm("measures.view_compliance"):
         return redirect("measures:dashboard")
     if request.user.has_perm("measures.record_measure"):
         return redirect("field:home")

@@ -160,6 +160,15 @@ def test_a_changed_schedule_drops_unannounced_due_rows(daily):
     assert local_times(DueExecution.objects.values_list("due_at", flat=True)) == ["14 10:00"]
 
 
+def test_a_deactivated_measure_is_no_longer_followed_up(daily):
+    schedule.plan(at("2024-10-14", 8))
+    schedule.advance(at("2024-10-14", 9))
+    daily.active = False
+    daily.save()
+    schedule.run(at("2024-10-14", 10, 30))
+    assert not DueExecution.objects.exists() and not MissedExecution.objects.exists()
+
+
 # Following up ------------------------------------------------------------------------------------
 
 
