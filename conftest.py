@@ -1,6 +1,7 @@
 """Test set-up shared by every app: isolated data directory, service checks, role users."""
 
 import os
+import shutil
 import socket
 
 import pytest
@@ -68,3 +69,37 @@ def other_site(db):
     workshop = Workshop.objects.create(site=site, code="w", name="车间")
     Equipment.objects.create(workshop=workshop, code="X-01", name="其他设备", tag_id="NFC-O-1")
     return site
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture
+def browser():
+    """Debian's chromium driven by Playwright (never a downloaded browser)."""
+    if not shutil.which(CHROMIUM):
+        if IN_CI:
+            pytest.fail(f"{CHROMIUM} is missing (CI=true: install Debian's chromium)")
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-background-networking", "--disable-gpu", "--disable-quic",
+                  "--no-first-run", "--disable-component-update", "--disable-sync"],
+        )
+        yield browser
+        browser.close()
+
+
+def restore_roles():
+    """Transactional tests flush the database, and with it the role groups the migrations made."""
+    from django.apps import apps
+
+    from greenledger.core.roles import ensure_permissions, sync_roles
+    from greenledger.measures.roles import MEASURE_ROLE_PERMISSIONS
+
+    ensure_permissions("auth", "core", "evidence", "measures")
+    sync_roles(apps)
+    sync_roles(apps, MEASURE_ROLE_PERMISSIONS)

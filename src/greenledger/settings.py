@@ -118,6 +118,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         }
     )
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test-greenledger.sqlite3")}
+elif os.environ.get("GREENLEDGER_TEST_DB"):
+    # lets two test runs share one PostgreSQL server without fighting over test_<name>
+    DATABASES["default"]["TEST"] = {"NAME": os.environ["GREENLEDGER_TEST_DB"]}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -1,37 +1,18 @@
 """In a real browser (Debian chromium via Playwright): log in, see the dashboard chart, switch language."""
 
 import io
-import shutil
 
 import pytest
 from django.core.management import call_command
 
-from conftest import IN_CI
+from conftest import restore_roles
 
-CHROMIUM = "/usr/bin/chromium"
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def browser():
-    if not shutil.which(CHROMIUM):
-        if IN_CI:
-            pytest.fail(f"{CHROMIUM} is missing (CI=true: install Debian's chromium)")
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-background-networking", "--disable-gpu", "--disable-quic",
-                  "--no-first-run", "--disable-component-update", "--disable-sync"],
-        )
-        yield browser
-        browser.close()
 
 
 @pytest.mark.django_db(transaction=True)
 def test_environmental_manager_logs_in_sees_chart_and_switches_language(live_server, browser):
+    restore_roles()
     call_command("demo", "--quiet-logins", stdout=io.StringIO())
     page = browser.new_page(locale="zh-CN")
     page.goto(live_server.url + "/")

@@ -4,49 +4,17 @@ IndexedDB queue, syncs it when the network is back, and a forced resend stores n
 
 import datetime
 import io
-import shutil
 import time
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.management import call_command
 
-from conftest import IN_CI
+from conftest import restore_roles
 from greenledger.core.demo import DEMO_PASSWORD, tiny_png
 
-CHROMIUM = "/usr/bin/chromium"
 pytestmark = pytest.mark.browser
 PHONE = {"width": 390, "height": 844}
-
-
-@pytest.fixture
-def browser():
-    if not shutil.which(CHROMIUM):
-        if IN_CI:
-            pytest.fail(f"{CHROMIUM} is missing (CI=true: install Debian's chromium)")
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-background-networking", "--disable-gpu", "--disable-quic",
-                  "--no-first-run", "--disable-component-update", "--disable-sync"],
-        )
-        yield browser
-        browser.close()
-
-
-def restore_roles():
-    """Transactional tests flush the database, and with it the role groups the migrations made."""
-    from django.apps import apps
-
-    from greenledger.core.roles import ensure_permissions, sync_roles
-    from greenledger.measures.roles import MEASURE_ROLE_PERMISSIONS
-
-    ensure_permissions("auth", "core", "evidence", "measures")
-    sync_roles(apps)
-    sync_roles(apps, MEASURE_ROLE_PERMISSIONS)
 
 
 def load_demo_catalogue():
