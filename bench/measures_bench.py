@@ -88,6 +88,10 @@ def parse_args():
     parser.add_argument("--data-dir", help="data dir to use (SQLite file lives there); required with --reuse")
     parser.add_argument("--explain", action="store_true", help="print the plan of every timed statement")
     parser.add_argument("--only", help="time only the queries whose label contains this text")
+    parser.add_argument("--what-if-search", action="store_true",
+                        help="PostgreSQL: also time the keyword searches with a bigram index (BIGRAM_SQL), then drop it")
+    parser.add_argument("--what-if", action="store_true",
+                        help="also time the interactive queries with the candidate indexes (WHAT_IF), then drop them")
     parser.add_argument("--src", default=str(REPO / "src"), help="package source to benchmark (a scratch copy)")
     parser.add_argument("--seed", type=int, default=20251231)
     args = parser.parse_args()
@@ -1205,34 +1209,170 @@ def time_everything(args, plant, generator, stats):
     runs = args.runs
     base_records, base_records_min, n_records = median_ms(count_sql(ExecutionRecord._meta.db_table), runs)
     base_hourly, base_hourly_min, n_hourly = median_ms(count_sql(HourlyStatus._meta.db_table), runs)
+    scenarios = []  # (label, function, target, baseline, baseline label)
+    for label, params in queries(plant, generator):
+        scenarios.append((label, list_page(plant.viewer, params), INTERACTIVE_TARGET_MS, base_records, "records"))
+    sites = Site.objects.filter(pk=plant.site.pk)
+    for batch in (generator.batch_examples[-1], generator.batch_examples[0]):
+        scenarios.append((f"batch_trace {batch}", lambda batch=batch: summarise_trace(batch_trace(batch, sites)),
+                          INTERACTIVE_TARGET_MS, base_records, "records"))
+    compliance, note = compliance_functions()
+    if compliance is not None:
+        start, end = datetime.date(plant.year, 1, 1), datetime.date(plant.year, 12, 31)
+        scenarios.append((f"compliance_report(site, {start}, {end})",
+                          lambda: summarise_result(compliance.compliance_report(sites, start, end)),
+                          COMPLIANCE_TARGET_MS, base_records + base_hourly, "records + hourly"))
+        scenarios.append((f"annual_summary(site, {plant.year})",
+                          lambda: summarise_result(compliance.annual_summary(plant.site, plant.year)),
+                          COMPLIANCE_TARGET_MS, base_records + base_hourly, "records + hourly"))
+    scenarios = [s for s in scenarios if not args.only or args.only in s[0]]
     rows = []
-
-    def add(label, function, target, baseline, baseline_label):
-        if args.only and args.only not in label:
-            return
+    for label, function, target, baseline, baseline_label in scenarios:
         median, fastest, result = median_ms(function, runs)
         rows.append((label, median, fastest, result, baseline, baseline_label, target))
         log(f"{label}: {median:.1f} ms")
         if args.explain:
             explain(function, label)
+    what_if = search_what_if = None
+    if args.what_if:
+        what_if = time_what_if(args, [s for s in scenarios if s[2] == INTERACTIVE_TARGET_MS], rows)
+    if args.what_if_search and connection.vendor == "postgresql":
+        search_what_if = time_search_what_if(args, [s for s in scenarios if s[0].startswith("q ")], rows)
+    return {"search_what_if": search_what_if, "base_records": (base_records, base_records_min, n_records),
+            "base_hourly": (base_hourly, base_hourly_min, n_hourly), "rows": rows, "compliance_note": note,
+            "what_if": what_if}
 
-    for label, params in queries(plant, generator):
-        add(label, list_page(plant.viewer, params), INTERACTIVE_TARGET_MS, base_records, "records")
-    sites = Site.objects.filter(pk=plant.site.pk)
-    for batch in (generator.batch_examples[-1], generator.batch_examples[0]):
-        add(f"batch_trace {batch}", lambda batch=batch: summarise_trace(batch_trace(batch, sites)),
-            INTERACTIVE_TARGET_MS, base_records, "records")
-    compliance, note = compliance_functions()
-    if compliance is not None:
-        start, end = datetime.date(plant.year, 1, 1), datetime.date(plant.year, 12, 31)
-        add(f"compliance_report(site, {start}, {end})",
-            lambda: summarise_result(compliance.compliance_report(sites, start, end)), COMPLIANCE_TARGET_MS,
-            base_records + base_hourly, "records + hourly")
-        add(f"annual_summary(site, {plant.year})",
-            lambda: summarise_result(compliance.annual_summary(plant.site, plant.year)), COMPLIANCE_TARGET_MS,
-            base_records + base_hourly, "records + hourly")
-    return {"base_records": (base_records, base_records_min, n_records),
-            "base_hourly": (base_hourly, base_hourly_min, n_hourly), "rows": rows, "compliance_note": note}
+
+# Candidate index changes, tried on the loaded data and removed again (--what-if). Each is what a
+# migration would create; the statements match the SQL Django already generates for the filters.
+WHAT_IF = [
+    ("batch number: case-insensitive index (the batch filter and batch_trace use iexact)", {
+        "postgresql": [
+            "CREATE INDEX bench_rec_batch_upper ON measures_executionrecord ((UPPER(batch_no)))",
+            "CREATE INDEX bench_anom_batch_upper ON measures_anomaly ((UPPER(batch_no)))",
+        ],
+        "sqlite": [
+            "CREATE INDEX bench_rec_batch_nocase ON measures_executionrecord (batch_no COLLATE NOCASE)",
+            "CREATE INDEX bench_anom_batch_nocase ON measures_anomaly (batch_no COLLATE NOCASE)",
+        ],
+    }),
+    ("anomaly / late / outsourced only: partial indexes on (site, occurred_at)", {
+        "any": [
+            "CREATE INDEX bench_rec_anomaly_time ON measures_executionrecord (site_id, occurred_at) WHERE has_anomaly",
+            "CREATE INDEX bench_rec_late_time ON measures_executionrecord (site_id, occurred_at) WHERE is_late",
+            "CREATE INDEX bench_rec_outsourced_time ON measures_executionrecord (site_id, occurred_at) WHERE outsourced",
+        ],
+    }),
+]
+
+
+def time_what_if(args, scenarios, before_rows):
+    """Create the candidate indexes, time the interactive queries again, drop the indexes."""
+    from django.db import connection
+
+    from greenledger.measures.models import ExecutionRecord
+
+    statements = []
+    for _label, by_vendor in WHAT_IF:
+        statements += by_vendor.get(connection.vendor, by_vendor.get("any", []))
+    names = [sql.split()[2] for sql in statements]
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        for sql in statements:
+            cursor.execute(sql)
+        cursor.execute("ANALYZE measures_executionrecord" if connection.vendor == "postgresql" else "ANALYZE")
+        if connection.vendor == "postgresql":
+            cursor.execute("ANALYZE measures_anomaly")
+    build_seconds = time.perf_counter() - started
+    log(f"what-if: {len(statements)} indexes built in {build_seconds:.1f} s")
+    try:
+        connection.close()
+        base, _fastest, _n = median_ms(count_sql(ExecutionRecord._meta.db_table), args.runs)
+        before = {row[0]: row[1] for row in before_rows}
+        rows = []
+        for label, function, target, _baseline, _baseline_label in scenarios:
+            median, fastest, result = median_ms(function, args.runs)
+            rows.append((label, before[label], median, base, target))
+            log(f"what-if {label}: {before[label]:.1f} -> {median:.1f} ms")
+    finally:
+        with connection.cursor() as cursor:
+            for name in names:
+                cursor.execute(f"DROP INDEX IF EXISTS {name}")
+    return {"statements": statements, "build_seconds": build_seconds, "base": base, "rows": rows}
+
+
+# Candidate fix for keywords of two characters (封装, 异常, 检测 …), which yield no trigram, so the
+# pg_trgm index cannot serve LIKE '%封装%': a derived column with the search text's character
+# bigrams (here a generated column, in the application a field filled like search_text) and a GIN
+# index over them; the filter adds "the record has every bigram of the short word" to the LIKEs.
+BIGRAM_SQL = [
+    """CREATE FUNCTION bench_bigrams(t text) RETURNS text LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE STRICT AS $$
+       DECLARE r text[] := '{}'; b text;
+       BEGIN
+         FOR i IN 1 .. length(t) - 1 LOOP
+           b := substr(t, i, 2);
+           IF strpos(b, ' ') = 0 THEN r := r || b; END IF;
+         END LOOP;
+         RETURN array_to_string(r, ' ');
+       END $$""",
+    "ALTER TABLE measures_executionrecord ADD COLUMN bench_bigrams text "
+    "GENERATED ALWAYS AS (bench_bigrams(search_text)) STORED",
+    "CREATE INDEX bench_rec_bigrams ON measures_executionrecord USING gin (string_to_array(bench_bigrams, ' '))",
+    "VACUUM (ANALYZE) measures_executionrecord",
+]
+BIGRAM_DROP = [
+    "DROP INDEX IF EXISTS bench_rec_bigrams",
+    "ALTER TABLE measures_executionrecord DROP COLUMN IF EXISTS bench_bigrams",
+    "DROP FUNCTION IF EXISTS bench_bigrams(text)",
+]
+
+
+def bigram_search_words(queryset, value, field="search_text"):
+    """filtersets.search_words plus, for words of two characters, the bigram-index condition."""
+    from django.db.models import BooleanField, Q
+    from django.db.models.expressions import RawSQL
+
+    condition = Q()
+    table = queryset.model._meta.db_table
+    for word in value.lower().split():
+        condition &= Q(**{f"{field}__contains": word})
+        if len(word) == 2 and " " not in word:
+            condition &= Q(RawSQL(f"string_to_array(\"{table}\".\"bench_bigrams\", ' ') @> %s", [[word]],
+                                  output_field=BooleanField()))
+    return queryset.filter(condition)
+
+
+def time_search_what_if(args, scenarios, before_rows):
+    """Add the bigram column and index, time the keyword searches with the bigram condition, drop them."""
+    from django.db import connection
+
+    from greenledger.measures import filtersets
+
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute("SET maintenance_work_mem = '512MB'")
+        for sql in BIGRAM_DROP + BIGRAM_SQL:  # a run that was interrupted may have left them
+            cursor.execute(sql)
+        cursor.execute("SELECT pg_relation_size('bench_rec_bigrams')")
+        index_bytes = cursor.fetchone()[0]
+    build_seconds = time.perf_counter() - started
+    log(f"what-if search: bigram column and index built in {build_seconds:.0f} s")
+    original = filtersets.search_words
+    try:
+        filtersets.search_words = bigram_search_words
+        connection.close()
+        before = {row[0]: row[1] for row in before_rows}
+        rows = []
+        for label, function, target, _baseline, _baseline_label in scenarios:
+            median, fastest, result = median_ms(function, args.runs)
+            rows.append((label, before[label], median, result, target))
+            log(f"what-if search {label}: {before[label]:.1f} -> {median:.1f} ms")
+    finally:
+        filtersets.search_words = original
+        with connection.cursor() as cursor:
+            for sql in BIGRAM_DROP:
+                cursor.execute(sql)
+    return {"build_seconds": build_seconds, "index_mb": index_bytes / 2**20, "rows": rows}
 
 
 def summarise_trace(trace):
@@ -1271,7 +1411,8 @@ def report(args, plant, generator, stats, timings):
     counts = stats["counts"]
     seconds = stats.get("seconds")
     print(f"# measure ledger benchmark: {engine_name()}, Python {sys.version.split()[0]}, Django {django.get_version()}\n")
-    print(f"command: `{' '.join(['.venv/bin/python', 'bench/measures_bench.py', *sys.argv[1:]])}`\n")
+    print(f"command: `{' '.join(['.venv/bin/python', 'bench/measures_bench.py', *sys.argv[1:]])}`; "
+          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at the end (other work shares the machine)\n")
     if stats.get("counts"):
         print(f"loaded one year ({plant.year}) of one plant: {len(plant.measures)} measures in {len(plant.stages)} stages "
               f"({len(generator.continuous)} continuous), {stats['batches_per_day']} batches/day; "
@@ -1304,6 +1445,27 @@ def report(args, plant, generator, stats, timings):
               f"{target:,} | {verdict} |")
     if timings["compliance_note"]:
         print(f"\ncompliance report and annual summary {timings['compliance_note']}.")
+    what_if = timings.get("what_if")
+    if what_if:
+        print(f"\nwhat-if, same run: the interactive queries again after creating these indexes "
+              f"({what_if['build_seconds']:.0f} s to build), then dropped again:\n")
+        for sql in what_if["statements"]:
+            print(f"    {sql};")
+        print(f"\nbaseline `SELECT count(*)` records: {what_if['base']:.1f} ms\n")
+        print("| query | before ms | after ms | after × count(*) | target | |\n| --- | ---: | ---: | ---: | ---: | --- |")
+        for label, before, after, base, target in what_if["rows"]:
+            verdict = "ok" if after <= target else "**MISS**"
+            print(f"| {label} | {before:,.1f} | {after:,.1f} | {after / base:.2f} | {target:,} | {verdict} |")
+    search = timings.get("search_what_if")
+    if search:
+        print(f"\nwhat-if, same run: keyword searches with a bigram index for two-character words "
+              f"(generated column + GIN, {search['build_seconds']:.0f} s to build, index {search['index_mb']:.0f} MB; "
+              f"see BIGRAM_SQL), then dropped again:\n")
+        print("| query | before ms | after ms | result | target | |\n| --- | ---: | ---: | --- | ---: | --- |")
+        for label, before, after, result, target in search["rows"]:
+            verdict = "ok" if after <= target else "**MISS**"
+            result = f"{result[0]:,} rows" if isinstance(result, tuple) else result
+            print(f"| {label} | {before:,.1f} | {after:,.1f} | {result} | {target:,} | {verdict} |")
 
 
 def main():

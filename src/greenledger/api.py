@@ -109,11 +109,15 @@ def on_http_error(request, exc):
 def _mount():
     from greenledger.core.api import router as core_router
     from greenledger.evidence.api import router as evidence_router
+    from greenledger.carbon.api import router as carbon_router
     from greenledger.measures.api import router as measures_router
+    from greenledger.telemetry.api import router as telemetry_router
 
     api.add_router("/core/", core_router)
     api.add_router("/evidence/", evidence_router)
     api.add_router("/measures/", measures_router)
+    api.add_router("/telemetry/", telemetry_router)
+    api.add_router("/carbon/", carbon_router)
 
 
 _mount()

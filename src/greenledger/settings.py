@@ -60,6 +60,8 @@ INSTALLED_APPS = [
     "greenledger.core",
     "greenledger.evidence",
     "greenledger.measures",
+    "greenledger.telemetry",
+    "greenledger.carbon",
 ]
 
 MIDDLEWARE = [

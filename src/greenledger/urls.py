@@ -14,6 +14,8 @@ urlpatterns = [
     path("evidence/", include("greenledger.evidence.urls")),
     path("measures/", include("greenledger.measures.urls")),
     path("m/", include("greenledger.measures.field_urls")),
+    path("telemetry/", include("greenledger.telemetry.urls")),
+    path("carbon/", include("greenledger.carbon.urls")),
     path("api/", api.urls),
     path("admin/", admin.site.urls),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
