@@ -8,9 +8,11 @@ sheet, row and column, and nothing is written unless the whole workbook is valid
 from decimal import Decimal, InvalidOperation
 from io import BytesIO
 
+from django.conf import settings
 from django.db import transaction
 from django.http import HttpResponse
 from django.utils import timezone
+from django.utils import translation
 from django.utils.translation import gettext as _
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Font, PatternFill
@@ -46,11 +48,15 @@ def choice_label(kind, value):
 
 
 def choice_value(kind, text):
-    """Accept the code ('per_shift') or its label in either language ('Every shift', '每班')."""
+    """Accept the code ('per_shift') or its label in any UI language ('Every shift', '每班')."""
     text = str(text or "").strip()
     for choice in CHOICES[kind]:
-        if text in (choice.value, str(choice.label)) or text.lower() == choice.value:
+        if text.lower() == choice.value:
             return choice.value
+        for code, _name in settings.LANGUAGES:
+            with translation.override(code):
+                if text == str(choice.label):
+                    return choice.value
     return None
 
 

@@ -17,6 +17,14 @@ from greenledger.core.models import Equipment, Person, Workshop
 from .models import Anomaly, AnomalyState, ExecutionRecord, Measure, MeasureType, Purpose, ScheduleKind
 
 
+class AllYesNo(django_filters.widgets.BooleanWidget):
+    """A yes/no filter whose empty choice reads "all", not "unknown"."""
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs)
+        self.choices = (("", _("All")), ("true", _("Yes")), ("false", _("No")))
+
+
 def search_words(queryset, value, field="search_text"):
     condition = Q()
     for word in value.lower().split():
@@ -37,16 +45,16 @@ class RecordFilterSet(django_filters.FilterSet):
     executor = django_filters.ModelChoiceFilter(queryset=Person.objects.all(), label=_("Executor"))
     equipment = django_filters.ModelChoiceFilter(queryset=Equipment.objects.all(), label=_("Equipment"))
     batch = django_filters.CharFilter(field_name="batch_no", lookup_expr="iexact", label=_("Batch"))
-    anomaly = django_filters.BooleanFilter(field_name="has_anomaly", widget=django_filters.widgets.BooleanWidget(),
+    anomaly = django_filters.BooleanFilter(field_name="has_anomaly", widget=AllYesNo(),
                                            label=_("Anomaly only"), method="filter_true")
     late = django_filters.BooleanFilter(field_name="is_late", label=_("Late only"), method="filter_true",
-                                        widget=django_filters.widgets.BooleanWidget())
+                                        widget=AllYesNo())
     outsourced = django_filters.BooleanFilter(field_name="outsourced", label=_("Outsourced only"),
-                                              method="filter_true", widget=django_filters.widgets.BooleanWidget())
+                                              method="filter_true", widget=AllYesNo())
     emission_anomaly_days = django_filters.NumberFilter(method="filter_emission_anomaly",
                                                         label=_("In emission-anomaly periods (last N days)"))
     current = django_filters.BooleanFilter(method="filter_current", label=_("Hide corrected records"),
-                                           widget=django_filters.widgets.BooleanWidget())
+                                           widget=AllYesNo())
 
     class Meta:
         model = ExecutionRecord

@@ -132,6 +132,12 @@ class Measure(models.Model):
         return f"{self.code} {self.name}"
 
     @property
+    def responsible_role_label(self):
+        from greenledger.core.roles import role_label
+
+        return role_label(self.responsible_role) if self.responsible_role else ""
+
+    @property
     def effective_tag(self):
         return self.tag_id or (self.equipment.tag_id if self.equipment_id else "") or ""
 
@@ -157,8 +163,9 @@ class ParameterSource(models.TextChoices):
 class MeasureParameter(models.Model):
     """A key parameter recorded with each execution (e.g. waste-heat temperature, seal pass rate)."""
 
-    measure = models.ForeignKey(Measure, on_delete=models.CASCADE, related_name="parameters")
-    order = models.PositiveSmallIntegerField(default=0)
+    measure = models.ForeignKey(Measure, on_delete=models.CASCADE, related_name="parameters",
+                                verbose_name=_("measure"))
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
     code = models.SlugField(_("code"), max_length=40)
     name = models.CharField(_("name"), max_length=100)
     unit = models.CharField(_("unit"), max_length=30, blank=True)
@@ -173,6 +180,8 @@ class MeasureParameter(models.Model):
     class Meta:
         ordering = ["measure", "order"]
         constraints = [models.UniqueConstraint(fields=["measure", "code"], name="measures_param_unique_code")]
+        verbose_name = _("measure parameter")
+        verbose_name_plural = _("measure parameters")
 
     def __str__(self):
         return f"{self.name} ({self.unit})" if self.unit else self.name
@@ -205,7 +214,8 @@ class Shift(models.Model):
 class ContractorAssignment(models.Model):
     """外包授权: a contractor account may record only these measures, only inside the window."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="contractor_assignments")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="contractor_assignments",
+                             verbose_name=_("contractor account"))
     measures = models.ManyToManyField(Measure, related_name="contractor_assignments", verbose_name=_("measures"))
     valid_from = models.DateTimeField(_("valid from"))
     valid_to = models.DateTimeField(_("valid to"))
@@ -217,6 +227,9 @@ class ContractorAssignment(models.Model):
         ordering = ["-valid_from"]
         verbose_name = _("contractor assignment")
         verbose_name_plural = _("contractor assignments")
+
+    def __str__(self):
+        return f"{self.user.get_username()} {self.valid_from:%Y-%m-%d}–{self.valid_to:%Y-%m-%d}"
 
     def is_valid_at(self, moment):
         return self.valid_from <= moment <= self.valid_to
@@ -357,10 +370,11 @@ class Anomaly(SealedModel):
                                "search_text")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    measure = models.ForeignKey(Measure, on_delete=models.PROTECT, related_name="anomalies")
+    measure = models.ForeignKey(Measure, on_delete=models.PROTECT, related_name="anomalies",
+                                verbose_name=_("measure"))
     site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="+")
     record = models.ForeignKey(ExecutionRecord, on_delete=models.PROTECT, null=True, blank=True,
-                               related_name="anomalies")
+                               related_name="anomalies", verbose_name=_("execution record"))
     equipment = models.ForeignKey(Equipment, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     batch_no = models.CharField(_("production batch"), max_length=60, blank=True, db_index=True)
     occurred_at = models.DateTimeField(_("occurred at"), db_index=True)

@@ -75,7 +75,7 @@ class MeasureListView(ScopedListView):
         Column(gettext_lazy("Schedule"), "schedule"),
         Column(gettext_lazy("Reduction target"), "reduction_target"),
         Column(gettext_lazy("Safety target"), "safety_target"),
-        Column(gettext_lazy("Responsible"), "responsible.name"),
+        Column(gettext_lazy("Responsible"), lambda m: " ".join(filter(None, [m.responsible.name if m.responsible_id else "", str(m.responsible_role_label)]))),
         Column(gettext_lazy("NFC/QR tag"), "effective_tag"),
     ]
     actions = [
