@@ -40,7 +40,8 @@ run: install
 	@echo ""
 	@$(BIN)/greenledger evidence-checkpoint --every 300 >/dev/null 2>&1 & CHECKPOINTS=$$!; \
 	$(BIN)/greenledger measures-scheduler --every 60 >>$(GREENLEDGER_DATA_DIR)/scheduler.log 2>&1 & SCHEDULER=$$!; \
-	trap 'kill $$CHECKPOINTS $$SCHEDULER 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/greenledger ingest-mqtt >>$(GREENLEDGER_DATA_DIR)/mqtt.log 2>&1 & MQTT=$$!; \
+	trap 'kill $$CHECKPOINTS $$SCHEDULER $$MQTT 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/greenledger runserver $(HOST):$(PORT) --noreload
 
 test: dev
@@ -51,6 +52,8 @@ messages: install
 
 bench: dev
 	$(BIN)/python bench/evidence_bench.py
+	$(BIN)/python bench/measures_bench.py --quick
+	$(BIN)/python bench/telemetry_bench.py
 
 clean:
 	rm -rf $(VENV) var build *.egg-info src/*.egg-info

@@ -97,9 +97,10 @@ def restore_roles():
     """Transactional tests flush the database, and with it the role groups the migrations made."""
     from django.apps import apps
 
-    from greenledger.core.roles import ensure_permissions, sync_roles
-    from greenledger.measures.roles import MEASURE_ROLE_PERMISSIONS
+    from greenledger.core.roles import app_role_permissions, ensure_permissions, sync_roles
 
-    ensure_permissions("auth", "core", "evidence", "measures")
+    granted = app_role_permissions()
+    ensure_permissions("auth", "core", "evidence", *{label for label, _perms in granted})
     sync_roles(apps)
-    sync_roles(apps, MEASURE_ROLE_PERMISSIONS)
+    for _label, perms in granted:
+        sync_roles(apps, perms)

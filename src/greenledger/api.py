@@ -57,7 +57,9 @@ api = NinjaAPI(
     title="GreenLedger API",
     version="1",
     description="绿账 GreenLedger: environmental and carbon ledgers. Errors: {\"errors\": [{field, rule, message}]}.",
-    auth=[django_auth, TokenAuth(), HeaderTokenAuth()],
+    # Tokens first: the session check enforces CSRF and would refuse a device's POST before the
+    # token was looked at; browsers send no Authorization header and fall through to the session.
+    auth=[TokenAuth(), HeaderTokenAuth(), django_auth],
     urls_namespace="api",
 )
 

@@ -49,6 +49,9 @@ class LedgerListView(LoginRequiredMixin, PermissionRequiredMixin, FilterView):
     actions: list[tuple[str, str, str]] = []  # (url, label, permission)
 
     def get_queryset(self):
+        if self.model is None and self.queryset is None and type(self).get_queryset is LedgerListView.get_queryset:
+            # django-filter would swallow the error and list every row of every site
+            raise TypeError(f"{type(self).__name__} needs a model, a queryset or its own get_queryset()")
         queryset = super().get_queryset()
         if self.site_path:
             queryset = permissions.scope_queryset(self.request, queryset, self.site_path)

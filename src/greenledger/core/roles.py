@@ -82,3 +82,24 @@ def ensure_permissions(*app_labels):
 
 def role_label(name):
     return ROLE_LABELS.get(name, name)
+
+
+def app_role_permissions():
+    """Every installed GreenLedger app's ``*_ROLE_PERMISSIONS`` dicts, from its ``roles`` module."""
+    from importlib import import_module
+
+    from django.apps import apps as global_apps
+
+    found = []
+    for config in global_apps.get_app_configs():
+        if not config.name.startswith("greenledger.") or config.label == "core":
+            continue
+        try:
+            module = import_module(f"{config.name}.roles")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{config.name}.roles":
+                raise
+            continue
+        found.extend((config.label, value) for name, value in vars(module).items()
+                     if name.endswith("_ROLE_PERMISSIONS") and isinstance(value, dict))
+    return found

@@ -6,3 +6,10 @@ class TelemetryConfig(AppConfig):
     name = "greenledger.telemetry"
     label = "telemetry"
     verbose_name = _("Telemetry")
+
+    def ready(self):
+        from auditlog.registry import auditlog
+
+        from .models import MeasuringPoint
+
+        auditlog.register(MeasuringPoint)

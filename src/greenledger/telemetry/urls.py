@@ -1,5 +1,15 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "telemetry"
 
-urlpatterns = []
+urlpatterns = [
+    path("", views.PointListView.as_view(), name="point_list"),
+    path("points/<int:pk>/", views.point_detail, name="point_detail"),
+    path("quality/", views.quality_page, name="quality"),
+    path("errors/", views.IntakeErrorListView.as_view(), name="error_list"),
+    path("upload/", views.upload_page, name="upload"),
+    path("energy/", views.energy, name="energy"),
+    path("energy/live/", views.live_power, name="live_power"),
+]

@@ -1,0 +1,290 @@
+"""Benchmark of telemetry intake and chart reads.
+
+Usage (from the repository root)::
+
+    .venv/bin/python bench/telemetry_bench.py                 # SQLite file in a temporary data dir
+    .venv/bin/python bench/telemetry_bench.py --postgres      # PostgreSQL (own database, dropped after)
+    .venv/bin/python bench/telemetry_bench.py --readings 50000   # smaller run
+
+In one run, against the same migrated database (PostgreSQL: the monthly-partitioned table):
+
+1. raw driver: the readings inserted straight into ``telemetry_reading`` by the driver's bulk path
+   (``sqlite3`` ``executemany`` / psycopg ``COPY``), no validation, no rollups: the ceiling;
+2. HTTP bulk: ``POST /api/telemetry/readings`` with 5,000 readings per request and a telemetry
+   device token, against a real server process (``greenledger runserver --noreload``, one client);
+3. MQTT: a real ``greenledger ingest-mqtt`` worker process fed through the Mosquitto on
+   127.0.0.1:1883, gateway-style messages of 100 readings (``{"readings": [...]}``), timed from
+   the first publish until the last reading is in the database;
+4. a 24-month hourly chart query for one point (``services.series(point, …, "hour")``, 17,520
+   hourly rollups), median of 7 warm runs.
+
+Intake paths (2, 3) include everything the product does per batch: parsing, validation, dedup,
+insert with ON CONFLICT, status, gap detection and the 15-minute/hourly/daily rollup refresh.
+Readings go to 100 points, 1 reading per point per minute, backwards-free (live data).
+"""
+
+import argparse
+import datetime
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+BENCH_DB = "greenledger_bench_telemetry"
+ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+BIN = REPO / ".venv" / "bin"
+UTC = datetime.UTC
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--postgres", action="store_true")
+    parser.add_argument("--readings", type=int, default=200_000, help="readings per intake path (default 200000)")
+    parser.add_argument("--points", type=int, default=100)
+    return parser.parse_args()
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def setup_env(args, data_dir):
+    env = dict(os.environ, GREENLEDGER_DATA_DIR=str(data_dir), ALLOWED_HOSTS="127.0.0.1,localhost")
+    if args.postgres:
+        import psycopg
+
+        with psycopg.connect(ADMIN_URL.replace("postgres://", "postgresql://"), autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB}")
+            conn.execute(f"CREATE DATABASE {BENCH_DB}")
+        env["DATABASE_URL"] = ADMIN_URL.rsplit("/", 1)[0] + "/" + BENCH_DB
+    else:
+        env.pop("DATABASE_URL", None)
+    os.environ.update(env)
+    if not args.postgres:
+        os.environ.pop("DATABASE_URL", None)
+    subprocess.run([BIN / "greenledger", "migrate", "-v0"], env=env, check=True)
+    return env
+
+
+def readings_for(codes, count, start):
+    """``count`` readings: one per point per minute from ``start``."""
+    out = []
+    minute = 0
+    while len(out) < count:
+        ts = (start + datetime.timedelta(minutes=minute)).isoformat()
+        for i, code in enumerate(codes):
+            out.append({"point": code, "ts": ts, "v": 100.0 + i + minute * 0.01})
+            if len(out) == count:
+                break
+        minute += 1
+    return out
+
+
+def raw_driver(args, point_ids, count, start):
+    """The driver's own bulk insert into telemetry_reading; returns readings/s."""
+    from django.db import connection
+
+    from greenledger.telemetry import partitions
+
+    rows = []
+    minute = 0
+    received = datetime.datetime.now(UTC)
+    while len(rows) < count:
+        ts = start + datetime.timedelta(minutes=minute)
+        for pid in point_ids:
+            rows.append((pid, ts, 1.0 + minute, received, "bench", 0))
+            if len(rows) == count:
+                break
+        minute += 1
+    partitions.ensure_for({r[1] for r in rows[:: max(len(point_ids), 1)]} | {rows[-1][1]})
+    connection.commit() if not connection.get_autocommit() else None
+    if args.postgres:
+        raw = connection.connection if connection.connection else (connection.ensure_connection() or connection.connection)
+        started = time.perf_counter()
+        with raw.cursor() as cursor:
+            with cursor.copy("COPY telemetry_reading (point_id, ts, value, received_at, source, quality) "
+                             "FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        raw.commit()
+        return count / (time.perf_counter() - started)
+    import sqlite3
+
+    db = sqlite3.connect(os.environ["GREENLEDGER_DATA_DIR"] + "/greenledger.sqlite3")
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    text_rows = [(p, t.astimezone(UTC).replace(tzinfo=None).isoformat(" "), v, r.astimezone(UTC).replace(
+        tzinfo=None).isoformat(" "), s, q) for p, t, v, r, s, q in rows]
+    started = time.perf_counter()
+    db.executemany("INSERT INTO telemetry_reading (point_id, ts, value, received_at, source, quality) "
+                   "VALUES (?, ?, ?, ?, ?, ?)", text_rows)
+    db.commit()
+    elapsed = time.perf_counter() - started
+    db.close()
+    return count / elapsed
+
+
+def wait_http(port, timeout=30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError("server did not start")
+
+
+def http_bulk(env, secret, readings, batch=5000):
+    port = free_port()
+    server = subprocess.Popen([BIN / "greenledger", "runserver", "--noreload", f"127.0.0.1:{port}"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_http(port)
+        stored = 0
+        started = time.perf_counter()
+        for i in range(0, len(readings), batch):
+            body = json.dumps({"readings": readings[i:i + batch]}).encode()
+            request = urllib.request.Request(f"http://127.0.0.1:{port}/api/telemetry/readings", data=body, headers={
+                "Content-Type": "application/json", "Authorization": f"Bearer {secret}"})
+            with urllib.request.urlopen(request, timeout=300) as response:
+                stored += json.loads(response.read())["stored"]
+        elapsed = time.perf_counter() - started
+    finally:
+        server.terminate()
+        server.wait(10)
+    assert stored == len(readings), (stored, len(readings))
+    return len(readings) / elapsed
+
+
+def mqtt_intake(env, site_code, readings, per_message=100):
+    import paho.mqtt.client as mqtt
+    from django.db import connection
+
+    from greenledger.telemetry.models import Reading
+
+    prefix = f"glbench-{uuid.uuid4().hex[:6]}"
+    worker = subprocess.Popen([BIN / "greenledger", "ingest-mqtt", "--prefix", prefix, "--batch", "50",
+                               "--flush-ms", "200"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        time.sleep(2)
+        before = Reading.objects.filter(source="mqtt").count()
+        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"glbench-{uuid.uuid4().hex[:6]}")
+        client.max_inflight_messages_set(1000)
+        client.connect("127.0.0.1", 1883)
+        client.loop_start()
+        started = time.perf_counter()
+        infos = []
+        for i in range(0, len(readings), per_message):
+            infos.append(client.publish(f"{prefix}/{site_code}", json.dumps({"readings": readings[i:i + per_message]}),
+                                        qos=1))
+        for info in infos:
+            info.wait_for_publish(60)
+        target = before + len(readings)
+        while True:
+            connection.close()
+            if Reading.objects.filter(source="mqtt").count() >= target:
+                break
+            if time.perf_counter() - started > 900:
+                raise RuntimeError("MQTT intake did not finish")
+            time.sleep(0.2)
+        elapsed = time.perf_counter() - started
+        client.loop_stop()
+        client.disconnect()
+    finally:
+        worker.terminate()
+        worker.wait(20)
+    return len(readings) / elapsed
+
+
+def chart_query(site):
+    from greenledger.telemetry import rollups, services
+    from greenledger.telemetry.models import MeasuringPoint
+
+    point = MeasuringPoint.objects.create(site=site, code="CHART-E", name="chart", quantity="electricity",
+                                          cumulative=True)
+    end = datetime.datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    start = end - datetime.timedelta(days=730)
+    rows, value = [], 0.0
+    for h in range(730 * 24):
+        bucket = start + datetime.timedelta(hours=h)
+        value += 10
+        rows.append([point.pk, bucket, 4, value * 4, value, value, bucket, value, bucket, value, 10.0])
+    rollups.upsert(rollups.RollupHour, rows)
+    timings = []
+    for _ in range(8):
+        began = time.perf_counter()
+        data = services.series(point, start, end, "hour")
+        timings.append((time.perf_counter() - began) * 1000)
+    assert len(data) == 730 * 24
+    return statistics.median(timings[1:])
+
+
+def main():
+    args = parse_args()
+    data_dir = Path(tempfile.mkdtemp(prefix="glbench-telemetry-"))
+    try:
+        env = setup_env(args, data_dir)
+        sys.path.insert(0, str(REPO / "src"))
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "greenledger.settings")
+        import django
+
+        django.setup()
+        from django.db import connection
+
+        from greenledger.core.models import ApiToken, Enterprise, Site
+        from greenledger.telemetry.models import MeasuringPoint
+
+        site = Site.objects.create(enterprise=Enterprise.objects.create(name="bench"), code="bench", name="bench")
+        points = [MeasuringPoint.objects.create(site=site, code=f"P{i:04d}", name=f"P{i}", quantity="power",
+                                                expected_interval_seconds=60) for i in range(args.points)]
+        raw_points = [MeasuringPoint.objects.create(site=site, code=f"RAW{i:04d}", name="raw", quantity="power")
+                      for i in range(args.points)]
+        _token, secret = ApiToken.issue(name="bench", site=site, purpose="telemetry")
+        codes = [p.code for p in points]
+        n = args.readings
+        day = datetime.datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        minutes = n // args.points + 1
+        http_start = day - datetime.timedelta(minutes=3 * minutes + 10)
+        mqtt_start = day - datetime.timedelta(minutes=2 * minutes + 5)
+        connection.close()
+
+        raw_rate = raw_driver(args, [p.pk for p in raw_points], n, http_start)
+        connection.close()
+        http_rate = http_bulk(env, secret, readings_for(codes, n, http_start))
+        mqtt_rate = mqtt_intake(env, site.code, readings_for(codes, n, mqtt_start))
+        raw_rate_after = raw_driver(args, [p.pk for p in raw_points], n, mqtt_start)
+        connection.close()
+        chart_ms = chart_query(site)
+        db = "PostgreSQL" if args.postgres else "SQLite"
+        raw_ref = (raw_rate + raw_rate_after) / 2
+        print(f"database: {db}; {n} readings per path, {args.points} points")
+        print(f"raw driver ({'COPY' if args.postgres else 'executemany'}): {raw_rate:,.0f} and "
+              f"{raw_rate_after:,.0f} readings/s (before/after)")
+        print(f"HTTP bulk API: {http_rate:,.0f} readings/s ({100 * http_rate / raw_ref:.1f} % of raw)")
+        print(f"MQTT (ingest-mqtt): {mqtt_rate:,.0f} readings/s ({100 * mqtt_rate / raw_ref:.1f} % of raw)")
+        print(f"24-month hourly chart query: {chart_ms:.1f} ms (target < 200 ms)")
+    finally:
+        shutil.rmtree(data_dir, ignore_errors=True)
+        if args.postgres:
+            import psycopg
+            from django.db import connection as conn
+
+            conn.close()
+            with psycopg.connect(ADMIN_URL.replace("postgres://", "postgresql://"), autocommit=True) as admin:
+                admin.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+
+
+if __name__ == "__main__":
+    main()
