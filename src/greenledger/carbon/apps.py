@@ -6,3 +6,12 @@ class CarbonConfig(AppConfig):
     name = "greenledger.carbon"
     label = "carbon"
     verbose_name = _("Carbon accounting")
+
+    def ready(self):
+        from auditlog.registry import auditlog
+
+        from .models import EmissionFactor, MeasureEffect, SiteCarbonProfile
+
+        # master data: changes are audited (factor versions themselves are never edited)
+        for model in (EmissionFactor, MeasureEffect, SiteCarbonProfile):
+            auditlog.register(model)

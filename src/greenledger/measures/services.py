@@ -363,6 +363,12 @@ def report_anomaly(*, measure, occurred_at, symptom, user=None, record=None, imm
         return Anomaly.objects.get(pk=client_id), False
     if not symptom.strip():
         raise ValidationError({"symptom": ValidationError(_("Describe what happened."), code="required")})
+    from greenledger.carbon.services import anomaly_extra_fields
+
+    # a figure the reporter typed is kept; otherwise the factor library computes it and names its version
+    extra_co2_kg, extra_co2_basis = anomaly_extra_fields(
+        site=measure.site, occurred_at=occurred_at, extra_quantity=extra_quantity, extra_unit=extra_unit,
+        extra_activity=extra_activity, extra_co2_kg=extra_co2_kg, extra_co2_basis=extra_co2_basis)
     anomaly = Anomaly(
         id=client_id or uuid.uuid4(), measure=measure, site_id=measure.site_id, record=record,
         equipment=measure.equipment, batch_no=batch_no or (record.batch_no if record else ""),
