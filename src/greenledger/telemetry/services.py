@@ -82,8 +82,10 @@ class Rejected(Exception):
 # Parsing ----------------------------------------------------------------------------------------
 
 
-def parse_ts(raw, tz):
-    """A device timestamp: aware datetime, ISO 8601 text, or Unix seconds/milliseconds."""
+def parse_ts(raw, tz, now=None):
+    """A device timestamp: aware datetime, ISO 8601 text, or Unix seconds/milliseconds.
+
+    ``now`` (default: the current time) is the reference for "in the future"."""
     if isinstance(raw, datetime.datetime):
         ts = raw
     elif isinstance(raw, bool) or raw is None or raw == "":
@@ -104,12 +106,12 @@ def parse_ts(raw, tz):
             ts = None
         if ts is None:
             try:
-                return parse_ts(float(text), tz)
+                return parse_ts(float(text), tz, now)
             except ValueError:
                 raise Rejected("ts", "datetime", _("The timestamp is not a date and time."))
     if timezone.is_naive(ts):
         ts = ts.replace(tzinfo=tz)
-    if ts > timezone.now() + FUTURE_TOLERANCE:
+    if ts > (now or timezone.now()) + FUTURE_TOLERANCE:
         raise Rejected("ts", "future", _("The timestamp lies in the future."))
     return ts.astimezone(datetime.UTC)
 
@@ -159,6 +161,7 @@ def ingest(readings, source, site=None, topic="", received_at=None):
     received_at = received_at or timezone.now()
     tz = ZoneInfo(site.time_zone) if site is not None and site.time_zone else ZoneInfo("Asia/Shanghai")
     result = IngestResult()
+    now = timezone.now()
     items = list(readings)
     parsed = []  # (index, point-or-code, ts, value, raw item)
     codes = set()
@@ -174,7 +177,7 @@ def ingest(readings, source, site=None, topic="", received_at=None):
                 point = str(point).strip()
                 codes.add(point)
                 ts_tz = tz
-            parsed.append((index, point, parse_ts(ts, ts_tz), parse_value(value), item))
+            parsed.append((index, point, parse_ts(ts, ts_tz, now), parse_value(value), item))
         except Rejected as exc:
             code = item.get("point", "") if isinstance(item, dict) else (item[0] if isinstance(item, (list, tuple))
                                                                          and item else "")
@@ -195,7 +198,7 @@ def ingest(readings, source, site=None, topic="", received_at=None):
                     "point", "unknown_point", _("Unknown measuring point %(code)s.") % {"code": point})))
                 continue
             point = found
-        key = (point.pk, ts)
+        key = (point.id, ts)
         if key in rows:
             result.duplicates += 1
             repeated[point] += 1
@@ -226,7 +229,7 @@ def ingest(readings, source, site=None, topic="", received_at=None):
             update_status(stored, repeated, rows, received_at)
         if stored:
             detect_gaps(stored, previous_last)
-            rollups.refresh({p: [ts for ts, q in tss if q == Quality.GOOD] for p, tss in stored.items()})
+            rollups.refresh_batch({p: [(ts, v) for ts, q, v in tss if q == Quality.GOOD] for p, tss in stored.items()})
     return result
 
 
@@ -239,13 +242,16 @@ def lock_points(point_ids):
                        "(SELECT id FROM unnest(%s::int[]) AS id ORDER BY id) AS s", [sorted(point_ids)])
 
 
+COPY_MIN = 200  # PostgreSQL: batches from this size go through COPY into a staging table
+
+
 def store(rows, source, received_at, result, conflicts, repeated, previous_last):
-    """Insert rows with ON CONFLICT DO NOTHING; returns {point: [(ts, quality)]} of the new ones."""
+    """Insert rows with ON CONFLICT DO NOTHING; returns {point: [(ts, quality, value)]} of the new ones."""
     if not rows:
         return {}
     points = {}
     for _index, point, _ts, _value, _quality in rows.values():
-        points[point.pk] = point
+        points[point.id] = point
     lock_points(points.keys())
     from .models import PointStatus
 
@@ -253,30 +259,47 @@ def store(rows, source, received_at, result, conflicts, repeated, previous_last)
     # after it, which lets gap detection skip its queries
     previous_last.update(PointStatus.objects.filter(point_id__in=list(points)).values_list("point_id", "last_ts"))
     partitions.ensure_for({ts for _pid, ts in rows})
-    ops = connection.ops
-    adapted_received = ops.adapt_datetimefield_value(received_at)
-    ordered = sorted(rows.values(), key=lambda r: (r[1].pk, r[2]))
+    ordered = sorted(rows.values(), key=lambda r: (r[1].id, r[2]))
+    postgres = connection.vendor == "postgresql"
+    if postgres:
+        keys = [(r[1].id, r[2]) for r in ordered]  # as RETURNING gives them back: aware datetimes
+        adapted_received = received_at
+
+        def returned(records):
+            return map(tuple, records)
+    else:  # SQLite: what Django's backend writes (naive text in the connection's zone), without its checks
+        zone = connection.timezone
+        keys = [(r[1].id, r[2].astimezone(zone).replace(tzinfo=None)) for r in ordered]
+        adapted_received = str(received_at.astimezone(zone).replace(tzinfo=None))
+
+        def returned(records):  # naive datetimes (declared type converter) or text
+            return ((pid, datetime.datetime.fromisoformat(ts) if isinstance(ts, str) else ts) for pid, ts in records)
     inserted = set()
     with connection.cursor() as cursor:
-        for i in range(0, len(ordered), INSERT_CHUNK):
-            part = ordered[i:i + INSERT_CHUNK]
-            params = []
-            for _index, point, ts, value, quality in part:
-                params.extend([point.pk, ops.adapt_datetimefield_value(ts), value, adapted_received, source, quality])
-            placeholders = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(part))
-            cursor.execute(
-                "INSERT INTO telemetry_reading (point_id, ts, value, received_at, source, quality) "
-                f"VALUES {placeholders} ON CONFLICT (point_id, ts) DO NOTHING RETURNING point_id, ts", params)
-            inserted.update((pid, as_utc(ts)) for pid, ts in cursor.fetchall())
+        if postgres and len(ordered) >= COPY_MIN:
+            copy_rows(cursor, ordered, keys, source, received_at, inserted)
+        else:
+            for i in range(0, len(ordered), INSERT_CHUNK):
+                part = ordered[i:i + INSERT_CHUNK]
+                params = []
+                for (pid, ts), (_index, _point, _ts, value, quality) in zip(keys[i:i + INSERT_CHUNK], part):
+                    params += [pid, ts if postgres else str(ts), value, adapted_received, source, quality]
+                placeholders = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(part))
+                cursor.execute(
+                    "INSERT INTO telemetry_reading (point_id, ts, value, received_at, source, quality) "
+                    f"VALUES {placeholders} ON CONFLICT (point_id, ts) DO NOTHING RETURNING point_id, ts", params)
+                inserted.update(returned(cursor.fetchall()))
     stored = defaultdict(list)
     duplicates = []
-    for _index, point, ts, value, quality in ordered:
-        if (point.pk, ts) in inserted:
-            stored[point].append((ts, quality))
-            result.stored += 1
-            result.flagged += quality != Quality.GOOD
+    good = Quality.GOOD
+    for key, (index, point, ts, value, quality) in zip(keys, ordered):
+        if key in inserted:
+            stored[key[0]].append((ts, quality, value))
+            if quality != good:
+                result.flagged += 1
         else:
-            duplicates.append((point, ts, value, _index))
+            duplicates.append((point, ts, value, index))
+    result.stored += len(ordered) - len(duplicates)
     if duplicates:
         result.duplicates += len(duplicates)
         for point, _ts, _value, _index in duplicates:
@@ -287,7 +310,22 @@ def store(rows, source, received_at, result, conflicts, repeated, previous_last)
             if kept is not None and kept != value:
                 conflicts.append((index, {"point": point.code, "ts": ts.isoformat(), "v": value}, point, ts, value,
                                   kept))
-    return stored
+    return {points[pid]: stamps for pid, stamps in stored.items()}
+
+
+def copy_rows(cursor, ordered, keys, source, received_at, inserted):
+    """PostgreSQL: COPY the batch into a temporary staging table, then one INSERT … SELECT … ON
+    CONFLICT DO NOTHING RETURNING into the (partitioned) reading table, in (point, ts) order."""
+    cursor.execute("CREATE TEMPORARY TABLE IF NOT EXISTS telemetry_reading_stage (point_id bigint, "
+                   "ts timestamptz, value double precision, quality smallint) ON COMMIT DELETE ROWS")
+    cursor.execute("TRUNCATE telemetry_reading_stage")
+    with cursor.cursor.copy("COPY telemetry_reading_stage (point_id, ts, value, quality) FROM STDIN") as copy:
+        for (pid, ts), row in zip(keys, ordered):
+            copy.write_row((pid, ts, row[3], row[4]))
+    cursor.execute("INSERT INTO telemetry_reading (point_id, ts, value, received_at, source, quality) "
+                   "SELECT point_id, ts, value, %s, %s, quality FROM telemetry_reading_stage ORDER BY point_id, ts "
+                   "ON CONFLICT (point_id, ts) DO NOTHING RETURNING point_id, ts", [received_at, source])
+    inserted.update(map(tuple, cursor.fetchall()))
 
 
 def as_utc(value):
@@ -316,9 +354,9 @@ def update_status(stored, repeated, rows, received_at):
     params = []
     for point in sorted(set(stored) | set(repeated), key=lambda p: p.pk):
         stamps = stored.get(point, [])
-        last_ts = max(ts for ts, _q in stamps) if stamps else None
+        last_ts = max(ts for ts, _q, _v in stamps) if stamps else None
         last_value = rows[(point.pk, last_ts)][3] if stamps else None
-        flagged = sum(1 for _ts, q in stamps if q != Quality.GOOD)
+        flagged = sum(1 for _ts, q, _v in stamps if q != Quality.GOOD)
         params.append([point.pk, ops.adapt_datetimefield_value(last_ts), last_value,
                        ops.adapt_datetimefield_value(received_at), len(stamps), repeated.get(point, 0), flagged])
     with connection.cursor() as cursor:
@@ -343,17 +381,26 @@ def detect_gaps(stored, previous_last=None):
 
     ``previous_last`` ({point_id: newest ts before this batch}) gives the fast path for live data:
     when every new reading is newer than that, the only neighbour is that reading and no recorded
-    gap can be filled (recorded gaps end at or before it).
+    gap can be filled (recorded gaps end at or before it). A point's first readings (no other
+    reading, no recorded gap) take the same path without a neighbour; one query for all of them.
     """
     now = timezone.now()
     previous_last = previous_last or {}
+    first_ever = set()  # points whose only readings are these and that have no recorded gap
+    unseen = {point.pk: len(stamps) for point, stamps in stored.items() if previous_last.get(point.pk) is None}
+    if unseen:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT point_id, COUNT(*) FROM telemetry_reading WHERE point_id IN (%s) GROUP BY point_id"
+                           % ", ".join(["%s"] * len(unseen)), list(unseen))
+            first_ever = {pid for pid, n in cursor.fetchall() if n == unseen[pid]}
+        first_ever -= set(Gap.objects.filter(point_id__in=first_ever).values_list("point_id", flat=True))
     for point, stamps in sorted(stored.items(), key=lambda item: item[0].pk):
-        new = sorted(ts for ts, _q in stamps)
+        new = sorted(ts for ts, _q, _v in stamps)
         interval = datetime.timedelta(seconds=max(point.expected_interval_seconds, 1))
         lo, hi = new[0], new[-1]
         last = previous_last.get(point.pk)
-        if last is not None and lo > last:
-            sequence = [last] + new
+        if (last is not None and lo > last) or point.pk in first_ever:
+            sequence = ([last] if last is not None else []) + new
             for a, b in zip(sequence, sequence[1:]):
                 if (b - a) > interval * GAP_FACTOR:
                     missing = max(round((b - a) / interval) - 1, 1)
