@@ -131,6 +131,50 @@ def clean_values(measure, raw):
     return values, warnings
 
 
+def telemetry_window(measure, occurred_at, before=15, after=5):
+    """Readings of the measure's telemetry-bound parameters from ``before`` minutes before the
+    execution to ``after`` minutes after it: {parameter code: (parameter, [(ts, value), ...])}."""
+    bound = [p for p in measure.parameters.all() if p.source == ParameterSource.TELEMETRY and p.telemetry_point]
+    if not bound:
+        return {}
+    from greenledger.telemetry.models import MeasuringPoint, Reading
+
+    points = {point.code: point for point in MeasuringPoint.objects.filter(
+        site_id=measure.site_id, code__in=[p.telemetry_point for p in bound])}
+    window = {}
+    for param in bound:
+        point = points.get(param.telemetry_point)
+        if point is None:
+            continue
+        readings = list(Reading.objects.filter(
+            point=point, ts__gte=occurred_at - datetime.timedelta(minutes=before),
+            ts__lte=occurred_at + datetime.timedelta(minutes=after)).order_by("ts").values_list("ts", "value"))
+        if readings:
+            window[param.code] = (param, readings)
+    return window
+
+
+def sensor_checks(measure, occurred_at, values, compliant):
+    """Fill empty sensor-bound values from telemetry, and warn when the sensor contradicts the entry
+    (e.g. seal test passed while the test pressure left its range): the person must confirm."""
+    warnings = []
+    for code, (param, readings) in telemetry_window(measure, occurred_at).items():
+        nearest = min(readings, key=lambda reading: abs(reading[0] - occurred_at))
+        values.setdefault(code, round(nearest[1], 4))
+        outside = [value for _ts, value in readings if not param.in_range(value)]
+        if outside and compliant is not False:
+            warnings.append({
+                "field": f"values.{code}", "rule": "sensor_contradiction",
+                "message": _("%(name)s (%(point)s) left its range %(low)s–%(high)s around this time: %(values)s. "
+                             "Please confirm the result.") % {
+                    "name": param.name, "point": param.telemetry_point,
+                    "low": "" if param.min_value is None else f"{param.min_value.normalize():f}",
+                    "high": "" if param.max_value is None else f"{param.max_value.normalize():f}",
+                    "values": ", ".join(f"{v:g}" for v in outside[:5])},
+            })
+    return warnings
+
+
 def lateness(measure, occurred_at, entered):
     """Minutes by which the entry came after the grace window (0 when on time)."""
     delay = (entered - occurred_at).total_seconds() / 60
@@ -181,6 +225,7 @@ def record_execution(data: RecordInput, now=None):
                                                               code="future")})
     assignment = check_may_record(data.entered_by, measure, data.occurred_at, now)
     values, warnings = clean_values(measure, data.values)
+    warnings += sensor_checks(measure, data.occurred_at, values, data.compliant)
     if warnings and not data.confirmed:
         raise NeedsConfirmation(warnings)
     if measure.photo_required and not data.photos and data.corrects is None:
@@ -223,8 +268,9 @@ def record_execution(data: RecordInput, now=None):
             if data.corrects is not None:
                 ExecutionRecord.objects.filter(pk=data.corrects.pk).update(superseded=True)
             for warning in warnings:
-                ReviewFlag.objects.create(measure=measure, record=record, kind=ReviewFlag.Kind.OUT_OF_RANGE,
-                                          message=warning["message"])
+                kind = ReviewFlag.Kind.SENSOR_CONTRADICTION if warning["rule"] == "sensor_contradiction" \
+                    else ReviewFlag.Kind.OUT_OF_RANGE
+                ReviewFlag.objects.create(measure=measure, record=record, kind=kind, message=warning["message"])
             mark_due_done(record)
     except IntegrityError:
         # the same client id arrived twice at once: the other request stored it

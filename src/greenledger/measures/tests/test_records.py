@@ -175,3 +175,28 @@ def test_one_tap_completion_fills_time_and_executor(plant, operator):
     record, created, _ = services.one_tap(measure, operator.user)
     assert created and record.executor == operator and record.source == "one_tap"
     assert record.occurred_at.second == 0
+
+
+def test_sensor_bound_value_is_filled_and_a_contradiction_needs_confirmation(plant, operator):
+    from greenledger.telemetry.models import MeasuringPoint
+    from greenledger.telemetry.services import ingest
+
+    measure = make_measure(plant)
+    measure.parameters.filter(code="pressure").update(source="telemetry", telemetry_point="LEAK-01.pressure")
+    MeasuringPoint.objects.create(site=plant, code="LEAK-01.pressure", name="检测压力", quantity="pressure",
+                                  unit="kPa", expected_interval_seconds=60, source="mqtt")
+    occurred = minutes_ago(5)
+    steady = [("LEAK-01.pressure", occurred - datetime.timedelta(minutes=m), 101.0) for m in range(1, 6)]
+    ingest(steady, "mqtt", site=plant)
+    record, _, warnings = services.record_execution(entry(measure, operator, occurred_at=occurred,
+                                                          values={"pass_rate": 100}))
+    assert not warnings and record.values["pressure"] == 101.0
+
+    later = minutes_ago(1)
+    ingest([("LEAK-01.pressure", later - datetime.timedelta(minutes=2), 60.0)], "mqtt", site=plant)
+    with pytest.raises(services.NeedsConfirmation) as caught:
+        services.record_execution(entry(measure, operator, occurred_at=later, values={"pass_rate": 100}))
+    assert caught.value.warnings[0]["rule"] == "sensor_contradiction"
+    record, _, _ = services.record_execution(entry(measure, operator, occurred_at=later, values={"pass_rate": 100},
+                                                   confirmed=True))
+    assert ReviewFlag.objects.get(record=record).kind == ReviewFlag.Kind.SENSOR_CONTRADICTION
