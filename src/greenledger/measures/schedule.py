@@ -287,9 +287,11 @@ def record_miss(due, now):
 
 def run(now, horizon=DEFAULT_HORIZON):
     """One scheduler round: plan ahead, then follow up on what is due."""
+    from .telemetry_status import derive_recent
+
     planned = plan(now, horizon)
     counts = advance(now)
-    return {"planned": planned, **counts}
+    return {"planned": planned, **counts, "hourly_from_telemetry": derive_recent(now)}
 
 
 # Messages ---------------------------------------------------------------------------------------

@@ -200,3 +200,29 @@ def test_sensor_bound_value_is_filled_and_a_contradiction_needs_confirmation(pla
     record, _, _ = services.record_execution(entry(measure, operator, occurred_at=later, values={"pass_rate": 100},
                                                    confirmed=True))
     assert ReviewFlag.objects.get(record=record).kind == ReviewFlag.Kind.SENSOR_CONTRADICTION
+
+
+def test_hourly_status_of_a_continuous_measure_follows_its_telemetry(plant):
+    from greenledger.measures.models import MeasureParameter
+    from greenledger.measures.telemetry_status import derive
+    from greenledger.telemetry.models import MeasuringPoint
+    from greenledger.telemetry.services import ingest
+
+    measure = make_measure(plant, schedule="continuous", params=False, measure_type="equipment",
+                           name="通风系统变频运行")
+    MeasureParameter.objects.create(measure=measure, code="frequency", name="运行频率", unit="Hz", min_value=25,
+                                    max_value=35, source="telemetry", telemetry_point="FAN-01.freq", required=False)
+    MeasuringPoint.objects.create(site=plant, code="FAN-01.freq", name="风机频率", quantity="frequency", unit="Hz",
+                                  expected_interval_seconds=600, source="mqtt")
+    base = timezone.now().replace(minute=0, second=0, microsecond=0) - datetime.timedelta(hours=4)
+    readings = [("FAN-01.freq", base + datetime.timedelta(minutes=10 * n), 30.0 if n < 12 else 50.0)
+                for n in range(18)]  # two hours at 30 Hz, then an hour at 50 Hz
+    ingest(readings, "mqtt", site=plant)
+    services.record_hourly_status(measure, base, "maintenance", note="人工登记：检修")
+    assert derive(measure, base, base + datetime.timedelta(hours=3)) == 2
+    assert derive(measure, base, base + datetime.timedelta(hours=3)) == 0  # idempotent
+    rows = {row.hour: row for row in HourlyStatus.objects.filter(measure=measure, superseded=False)}
+    assert rows[base].status == "maintenance"  # a person's row is never overridden
+    assert rows[base + datetime.timedelta(hours=1)].status == "running"
+    assert rows[base + datetime.timedelta(hours=2)].status == "stopped"
+    assert rows[base + datetime.timedelta(hours=2)].source == "telemetry"
