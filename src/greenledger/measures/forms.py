@@ -118,6 +118,10 @@ class RecordForm(forms.Form):
                 choices=[(str(item.pk), item.text) for item in measure.checklist.items.all()])
             self.fields["participants"] = forms.CharField(label=_("Participants"), required=False,
                                                           help_text=_("Names separated by commas"))
+        # what was measured first, then the result and the evidence, the exceptional fields last
+        self.order_fields(["occurred_at", "executor", *[name for name in self.fields if name.startswith("p_")],
+                           "ticked", "participants", "compliant", "batch_no", "remarks", "photos", "late_reason",
+                           "correction_reason", "confirm"])
 
     def values(self):
         return {code[2:]: value for code, value in self.cleaned_data.items()
