@@ -9,6 +9,7 @@ import datetime
 
 import django_filters
 from django.db.models import Q
+from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -44,7 +45,7 @@ class RecordFilterSet(django_filters.FilterSet):
     measure = django_filters.ModelChoiceFilter(queryset=Measure.objects.all(), label=_("Measure"))
     executor = django_filters.ModelChoiceFilter(queryset=Person.objects.all(), label=_("Executor"))
     equipment = django_filters.ModelChoiceFilter(queryset=Equipment.objects.all(), label=_("Equipment"))
-    batch = django_filters.CharFilter(field_name="batch_no", lookup_expr="iexact", label=_("Batch"))
+    batch = django_filters.CharFilter(method="filter_batch", label=_("Batch"))
     anomaly = django_filters.BooleanFilter(field_name="has_anomaly", widget=AllYesNo(),
                                            label=_("Anomaly only"), method="filter_true")
     late = django_filters.BooleanFilter(field_name="is_late", label=_("Late only"), method="filter_true",
@@ -66,6 +67,9 @@ class RecordFilterSet(django_filters.FilterSet):
     def filter_start(self, queryset, name, value):
         return queryset.filter(occurred_at__gte=day_start(value))
 
+    def filter_batch(self, queryset, name, value):
+        return by_batch(queryset, value)
+
     def filter_end(self, queryset, name, value):
         return queryset.filter(occurred_at__lt=day_start(value + datetime.timedelta(days=1)))
 
@@ -85,6 +89,11 @@ class RecordFilterSet(django_filters.FilterSet):
             condition |= Q(site_id=site_id, occurred_at__gte=start - datetime.timedelta(hours=1),
                            occurred_at__lte=(end or timezone.now()) + datetime.timedelta(hours=1))
         return queryset.filter(condition)
+
+
+def by_batch(queryset, batch_no):
+    """Case-insensitive batch lookup that the upper-cased batch index serves on both databases."""
+    return queryset.alias(batch_key=Upper("batch_no")).filter(batch_key=batch_no.strip().upper())
 
 
 def day_start(day):

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from django.utils import timezone
 
+from .filtersets import by_batch
 from .models import Anomaly, ExecutionRecord, HourlyStatus
 
 
@@ -51,9 +52,9 @@ def describe(kind, obj):
 
 def batch_trace(batch_no, sites):
     batch_no = batch_no.strip()
-    records = list(ExecutionRecord.objects.filter(batch_no__iexact=batch_no, site__in=sites)
+    records = list(by_batch(ExecutionRecord.objects.filter(site__in=sites), batch_no)
                    .select_related("measure", "stage", "executor").order_by("occurred_at"))
-    anomalies = list(Anomaly.objects.filter(batch_no__iexact=batch_no, site__in=sites)
+    anomalies = list(by_batch(Anomaly.objects.filter(site__in=sites), batch_no)
                      .select_related("measure__stage").order_by("occurred_at"))
     stages = {}
     for record in records:
