@@ -962,6 +962,7 @@ def load(args, plant, connection):
 
     from greenledger.evidence import services as evidence
     from greenledger.measures import models
+    from greenledger.measures.services import bigrams
 
     generator = Generator(plant, args.records, args.seed)
     loader = Loader(connection, seal=not args.no_seal)
@@ -991,6 +992,8 @@ def load(args, plant, connection):
             check_derived_text(out)
         rows = {"records": [r for _i, r, _e in out["records"]], "anomalies": [r for _i, r in out["anomalies"]],
                 "hourly": [r for _i, r in out["hourly"]]}
+        for row in rows["records"]:
+            row["search_bigrams"] = bigrams(row["search_text"])  # as services.record_execution writes it
         t1 = time.perf_counter()
         sealed_at = (generator.local_day(n + 1) + datetime.timedelta(hours=1)).astimezone(UTC)
         with transaction.atomic():

@@ -8,7 +8,9 @@ text (measure, stage, site, industry, remarks, batch, date as YYYYMMDD, anomaly 
 import datetime
 
 import django_filters
+from django.db import connection, models
 from django.db.models import Q
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -27,10 +29,19 @@ class AllYesNo(django_filters.widgets.BooleanWidget):
 
 
 def search_words(queryset, value, field="search_text"):
+    words = value.lower().split()
     condition = Q()
-    for word in value.lower().split():
+    for word in words:
         condition &= Q(**{f"{field}__contains": word})
-    return queryset.filter(condition)
+    queryset = queryset.filter(condition)
+    if (words and all(len(word) == 2 for word in words) and connection.vendor == "postgresql"
+            and any(f.name == "search_bigrams" for f in queryset.model._meta.fields)):
+        # only two-character words: no trigram index can help, the bigram array index can
+        from django.contrib.postgres.fields import ArrayField
+
+        pieces = RawSQL("string_to_array(search_bigrams, ' ')", [], output_field=ArrayField(models.TextField()))
+        queryset = queryset.alias(bigram_set=pieces).filter(bigram_set__contains=words)
+    return queryset
 
 
 class RecordFilterSet(django_filters.FilterSet):

@@ -191,6 +191,11 @@ def derive_compliant(measure, values, given):
     return None
 
 
+def bigrams(text):
+    """The distinct two-character pieces of each word of ``text``, space separated."""
+    return " ".join(sorted({word[i:i + 2] for word in text.split() for i in range(len(word) - 1)}))
+
+
 def search_text_for(measure, record_fields):
     """The words a free-text search should find this record by (measure, stage, site, remarks…)."""
     site = measure.site
@@ -262,6 +267,7 @@ def record_execution(data: RecordInput, now=None):
                 confirmation_state=ApprovalState.PENDING if assignment else ApprovalState.NOT_NEEDED,
                 search_text=search_text_for(measure, fields),
             )
+            record.search_bigrams = bigrams(record.search_text)
             record.save(force_insert=True)
             for photo in data.photos:
                 attach(record, photo, user=data.entered_by, occurred_at=data.occurred_at)
@@ -426,8 +432,9 @@ def report_anomaly(*, measure, occurred_at, symptom, user=None, record=None, imm
     anomaly.search_text = anomaly_search_text(anomaly)
     anomaly.save(force_insert=True)
     if record is not None:
-        ExecutionRecord.objects.filter(pk=record.pk).update(
-            has_anomaly=True, search_text=record.search_text + " 异常 " + symptom.lower())
+        text = record.search_text + " 异常 " + symptom.lower()
+        ExecutionRecord.objects.filter(pk=record.pk).update(has_anomaly=True, search_text=text,
+                                                            search_bigrams=bigrams(text))
     owner_user = anomaly.owner.user if anomaly.owner_id and anomaly.owner.user_id else None
     if owner_user is not None:
         transaction.on_commit(lambda: notify([owner_user], _("New anomaly: %(measure)s") % {"measure": measure.name},

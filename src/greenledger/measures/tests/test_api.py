@@ -137,3 +137,17 @@ def test_anomaly_reported_and_closed_over_the_api(client, plant, operator, djang
                          {"kind": "closed", "text": "已修复", "corrective_action": "更换阀门"},
                          content_type="application/json")
     assert closed.status_code == 200 and closed.json()["state"] == "closed"
+
+
+def test_two_character_keywords_find_the_same_records_on_every_database(client, plant, operator):
+    from greenledger.measures import services as measure_services
+
+    measure = make_measure(plant)
+    record, _, _ = measure_services.record_execution(measure_services.RecordInput(
+        measure=measure, occurred_at=minutes_ago(4), executor=operator, entered_by=operator.user,
+        values={"pass_rate": 99}))
+    measure_services.report_anomaly(measure=measure, record=record, occurred_at=record.occurred_at, symptom="渗漏")
+    client.force_login(operator.user)
+    found = client.get("/api/measures/records", {"q": "封装 异常"}).json()
+    assert [r["id"] for r in found] == [str(record.pk)]
+    assert client.get("/api/measures/records", {"q": "封装 焊接"}).json() == []
