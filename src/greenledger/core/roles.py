@@ -86,20 +86,7 @@ def role_label(name):
 
 def app_role_permissions():
     """Every installed GreenLedger app's ``*_ROLE_PERMISSIONS`` dicts, from its ``roles`` module."""
-    from importlib import import_module
+    from .extensions import app_modules
 
-    from django.apps import apps as global_apps
-
-    found = []
-    for config in global_apps.get_app_configs():
-        if not config.name.startswith("greenledger.") or config.label == "core":
-            continue
-        try:
-            module = import_module(f"{config.name}.roles")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{config.name}.roles":
-                raise
-            continue
-        found.extend((config.label, value) for name, value in vars(module).items()
-                     if name.endswith("_ROLE_PERMISSIONS") and isinstance(value, dict))
-    return found
+    return [(config.label, value) for config, module in app_modules("roles") for name, value in vars(module).items()
+            if name.endswith("_ROLE_PERMISSIONS") and isinstance(value, dict)]

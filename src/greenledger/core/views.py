@@ -1,9 +1,7 @@
 """Core pages: dashboard, organisation, equipment, people, API tokens, notifications, audit trail."""
 
 import json
-from importlib import import_module
 
-from django.apps import apps
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.contrib.contenttypes.models import ContentType
@@ -21,6 +19,7 @@ from greenledger.evidence import services as evidence
 from . import permissions
 from .attachments import attach, attachments_of
 from .excel import SheetError, read_sheet, workbook_response
+from .extensions import app_modules
 from .filtersets import AuditFilterSet, EquipmentFilterSet, PersonFilterSet, SiteFilterSet
 from .forms import ApiTokenForm, AttachmentForm, EquipmentForm, ImportForm
 from .listing import Column, LedgerListView
@@ -81,20 +80,8 @@ def dashboard(request):
 
 def app_panels(request, site):
     """One panel of key figures per ledger app that ships a ``dashboard.panel(request, site)``."""
-    panels = []
-    for config in apps.get_app_configs():
-        if not config.name.startswith("greenledger.") or config.label == "core":
-            continue
-        try:
-            module = import_module(f"{config.name}.dashboard")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{config.name}.dashboard":
-                raise
-            continue
-        panel = module.panel(request, site)
-        if panel:
-            panels.append(panel)
-    return panels
+    panels = (module.panel(request, site) for _config, module in app_modules("dashboard"))
+    return [panel for panel in panels if panel]
 
 
 @login_required

@@ -1,11 +1,9 @@
 """``greenledger demo``: load the demo enterprise (idempotent) and print the demo logins."""
 
-from importlib import import_module
-
-from django.apps import apps
 from django.core.management.base import BaseCommand
 
 from greenledger.core.demo import DEMO_PASSWORD, PEOPLE
+from greenledger.core.extensions import app_modules
 from greenledger.core.roles import role_label
 
 
@@ -17,15 +15,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, quiet_logins=False, **options):
         # core first, then every other GreenLedger app that ships a demo module, in INSTALLED_APPS order
-        for config in apps.get_app_configs():
-            if not config.name.startswith("greenledger."):
-                continue
-            try:
-                module = import_module(f"{config.name}.demo")
-            except ModuleNotFoundError as exc:
-                if exc.name != f"{config.name}.demo":
-                    raise
-                continue
+        for _config, module in app_modules("demo", include_core=True):
             module.load(stdout=self.stdout)
         if not quiet_logins:
             self.stdout.write("")
