@@ -112,6 +112,7 @@ def _mount():
     from greenledger.core.api import router as core_router
     from greenledger.evidence.api import router as evidence_router
     from greenledger.carbon.api import router as carbon_router
+    from greenledger.gate.api import router as gate_router
     from greenledger.measures.api import router as measures_router
     from greenledger.telemetry.api import router as telemetry_router
 
@@ -120,6 +121,7 @@ def _mount():
     api.add_router("/measures/", measures_router)
     api.add_router("/telemetry/", telemetry_router)
     api.add_router("/carbon/", carbon_router)
+    api.add_router("/gate/", gate_router)
 
 
 _mount()

@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "greenledger.measures",
     "greenledger.telemetry",
     "greenledger.carbon",
+    "greenledger.gate",
 ]
 
 MIDDLEWARE = [

@@ -16,6 +16,7 @@ urlpatterns = [
     path("m/", include("greenledger.measures.field_urls")),
     path("telemetry/", include("greenledger.telemetry.urls")),
     path("carbon/", include("greenledger.carbon.urls")),
+    path("gate/", include("greenledger.gate.urls")),
     path("api/", api.urls),
     path("admin/", admin.site.urls),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
