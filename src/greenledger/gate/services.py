@@ -1,0 +1,285 @@
+"""Gate services other parts call: a camera push in, a passage out (进出厂记录).
+
+- :func:`process_push` — everything behind ``POST /api/gate/cameras/<code>/events``: camera
+  token check, the raw push stored once (``CameraEvent``), parsing by the camera's protocol,
+  the decision, the sealed ``Passage`` with its snapshots, the exit paired with its entry, the
+  reply that opens (or keeps shut) the barrier, and the Hikvision barrier command after commit.
+- :func:`record_passage` — decide and write one passage (camera intake, the guard's manual entry,
+  the demo).
+
+Camera authentication: cameras cannot add headers, so the API token (purpose "camera", bound to
+the camera's site) may be put in the push URL as ``?token=glt_…``; ``Authorization: Bearer`` and
+``X-Api-Key`` work too. A bad token stores nothing (HTTP 401). Everything else that arrives with a
+good token is kept raw, even when it cannot be read (state "failed", the environmental managers
+are told) or names an unknown camera.
+"""
+
+import hashlib
+import logging
+from datetime import timedelta
+from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from greenledger.core.attachments import attach
+from greenledger.core.models import NotificationLevel
+from greenledger.core.notifications import notify
+
+from . import rules
+from .adapters import CameraPush, Outcome, PushError, adapter_for, guess_protocol
+from .alerts import people_to_tell
+from .codes import Decision, Direction
+from .models import BarrierKind, Camera, CameraEvent, ParseState, Passage, VehicleKind
+from .registry import ledger_fields
+from .validation import normalize_plate
+
+logger = logging.getLogger("greenledger.gate")
+
+# A plate read older than this is history (a replay or a camera that was cut off): never open for it.
+OLD_EVENT = timedelta(minutes=5)
+LAST_SEEN_EVERY = timedelta(seconds=5)
+FAILED_ALARM_QUIET = timedelta(minutes=10)
+JSON = "application/json"
+
+
+# ---------------------------------------------------------------- one passage
+
+
+def record_passage(*, lane, plate, plate_color, occurred_at, direction, confidence=None, camera=None, event=None,
+                   images=(), cargo=None, user=None, open_barrier=None):
+    """Decide and write one sealed passage through ``lane``; returns the ``Passage``.
+
+    ``images``: ``(caption, bytes or file)`` pairs stored as attachments ("plate", "scene", or any
+    caption). ``cargo``: a cargo name, or ``{"name": …, "weight_t": …}``; it takes part in the
+    rules (cargo exemptions) and is kept on the passage. A live passage (captured within five
+    minutes) is decided under the alert level in force now, an older one (offline replay, late
+    entry) under the level at its capture time. ``open_barrier``: True when the
+    barrier opens by itself for a pass (camera relay), False when it cannot open, None when not known
+    yet (a separate command follows); ``barrier_opened`` is recorded from it and the decision.
+    """
+    site = lane.gate.site
+    plate = normalize_plate(plate)
+    cargo_name, cargo_weight = _cargo(cargo)
+    now = timezone.now()
+    when = now if abs(now - occurred_at) <= OLD_EVENT else occurred_at
+    verdict, subject, obj, policy = rules.decide(site, plate, plate_color, direction=direction, when=when,
+                                                 cargo=cargo_name, confidence=confidence)
+    ledger = ledger_fields(obj)
+    with transaction.atomic():
+        passage = Passage.objects.create(
+            site=site, gate=lane.gate, lane=lane, camera=camera, event=event, direction=direction,
+            occurred_at=occurred_at, plate=plate, plate_color=plate_color or "unknown", confidence=confidence,
+            vehicle_kind=subject.kind, vehicle=obj if subject.kind == VehicleKind.ROAD else None,
+            in_plant_vehicle=obj if subject.kind == VehicleKind.IN_PLANT else None,
+            machine=obj if subject.kind == VehicleKind.NRMM else None, vehicle_class=subject.vehicle_class,
+            ledger=ledger, fuel=subject.fuel or "", stage=subject.stage, carrier_name=ledger.get("carrier", "")[:200],
+            alert_level=policy.alert_level, grade=policy.grade, decision=verdict.decision, reason=verdict.reason[:300],
+            rule_ref=verdict.rule_ref[:200], display_text=verdict.display[:200], cargo_name=cargo_name,
+            cargo_weight_t=cargo_weight,
+            barrier_opened=None if open_barrier is None else bool(open_barrier and verdict.decision == Decision.PASS),
+        )
+        for caption, data in images:
+            _attach_image(passage, caption, data, user)
+        if direction == Direction.OUT and plate:
+            pair_with_entry(passage)
+    return passage
+
+
+def _cargo(cargo):
+    if not cargo:
+        return "", None
+    if isinstance(cargo, str):
+        return cargo.strip()[:100], None
+    weight = cargo.get("weight_t")
+    try:
+        weight = Decimal(str(weight)) if weight not in (None, "") else None
+    except InvalidOperation:
+        raise ValidationError({"cargo_weight_t": _("Cargo weight must be a number of tonnes.")}, code="invalid")
+    return str(cargo.get("name") or "").strip()[:100], weight
+
+
+def _attach_image(passage, caption, data, user):
+    upload = ContentFile(data, name=f"{caption}.jpg") if isinstance(data, (bytes, bytearray)) else data
+    try:
+        with transaction.atomic():
+            attach(passage, upload, user=user, caption=caption, occurred_at=passage.occurred_at)
+    except ValidationError as exc:  # the raw push still holds the bytes
+        logger.warning("snapshot %s of passage %s not stored: %s", caption, passage.pk, exc.messages)
+
+
+def pair_with_entry(exit_passage):
+    """Pair an exit with the latest unpaired entry of the same plate at the site (dwell time on both)."""
+    entry = (Passage.objects.filter(site=exit_passage.site_id, plate=exit_passage.plate, direction=Direction.IN,
+                                    paired_id__isnull=True, occurred_at__lte=exit_passage.occurred_at)
+             .exclude(final_decision=Decision.BLOCK).exclude(pk=exit_passage.pk).order_by("-occurred_at").first())
+    if entry is None:
+        return None
+    dwell = int((exit_passage.occurred_at - entry.occurred_at).total_seconds())
+    entry.paired_id, entry.dwell_seconds = exit_passage.pk, dwell
+    entry.save(update_fields=["paired_id", "dwell_seconds"])
+    exit_passage.paired_id, exit_passage.dwell_seconds = entry.pk, dwell
+    exit_passage.save(update_fields=["paired_id", "dwell_seconds"])
+    return entry
+
+
+# ---------------------------------------------------------------- camera pushes
+
+
+def process_push(camera_code, body: bytes, content_type: str, *, token=None):
+    """Handle one camera push; returns ``(HTTP status, reply body bytes, reply content type)``."""
+    api_token = camera_token(token)
+    if api_token is None:
+        return _json_error(401, "authentication", _("Send a camera API token (?token=… in the push URL)."))
+    camera = Camera.objects.select_related("lane__gate__site").filter(code=camera_code).first()
+    if camera is not None and camera.lane.gate.site_id != api_token.site_id:
+        return _json_error(403, "permission", _("This token belongs to another site."))
+    if camera is None or not camera.active:
+        error = _("Unknown camera code %(code)s") % {"code": camera_code} if camera is None else _("Camera inactive")
+        _store_failed(camera, camera_code, body, content_type, str(error), api_token.site)
+        return _json_error(404, "not_found", error)
+    adapter = adapter_for(camera.protocol)
+    try:
+        push = adapter.parse(body, content_type or "", camera)
+    except PushError as exc:
+        _store_failed(camera, camera_code, body, content_type, str(exc), camera.site)
+        _touch(camera)
+        return adapter.reply(Outcome(None, error=str(exc)))
+    _touch(camera)
+    if push.kind == "heartbeat":
+        _store_heartbeat(camera, push, body, content_type)
+        return adapter.reply(Outcome(push))
+    outcome, passage = _store_plate(camera, push, body, content_type)
+    if passage is not None and camera.lane.barrier == BarrierKind.HIKVISION and outcome.open_barrier:
+        from .barrier import open_barrier
+
+        open_barrier(camera.lane, passage=passage)
+    return adapter.reply(outcome)
+
+
+def camera_token(secret):
+    """The active API token with purpose "camera" for ``secret``, or None."""
+    if not secret:
+        return None
+    from greenledger.api import TokenAuth
+
+    found = TokenAuth().authenticate(None, secret)
+    return found if found is not None and found.purpose == "camera" else None
+
+
+def _store_plate(camera, push, body, content_type):
+    """Store the event and its passage once; a repeat returns the stored outcome and no passage."""
+    existing = _stored(camera.code, push.event_key)
+    if existing is not None:
+        return existing, None
+    lane = camera.lane
+    occurred_at = push.occurred_at or timezone.now()
+    now = timezone.now()
+    should_open = _may_open(push.offline, occurred_at, now)
+    try:
+        with transaction.atomic():
+            event = CameraEvent.objects.create(
+                camera=camera, camera_code=camera.code, protocol=camera.protocol, event_key=push.event_key,
+                content_type=(content_type or "")[:120], body=body, body_sha256=hashlib.sha256(body).hexdigest(),
+                state=ParseState.PARSED, offline_replay=push.offline, occurred_at=occurred_at, recorded_at=now)
+            passage = record_passage(
+                lane=lane, plate=push.plate, plate_color=push.plate_color, occurred_at=occurred_at,
+                direction=push.direction or lane.direction, confidence=push.confidence, camera=camera, event=event,
+                images=push.images, open_barrier=_relay_opens(lane, should_open))
+            event.passage_id = passage.pk
+            event.save(update_fields=["passage_id"])
+    except IntegrityError:
+        # the same event arrived twice at once: the other request stored it
+        existing = _stored(camera.code, push.event_key)
+        if existing is None:
+            raise
+        return existing, None
+    return _outcome(push, passage, should_open), passage
+
+
+def _relay_opens(lane, should_open):
+    """Whether the reply itself opens the barrier for a pass; None when a command follows."""
+    if lane.barrier == BarrierKind.HIKVISION:
+        return None if should_open else False
+    return should_open and lane.barrier == BarrierKind.CAMERA_RELAY
+
+
+def _may_open(offline, occurred_at, now):
+    return not offline and now - occurred_at <= OLD_EVENT
+
+
+def _outcome(push, passage, should_open):
+    return Outcome(push, decision=passage.decision, reason=passage.reason, display=passage.display_text,
+                   passage_id=str(passage.pk), open_barrier=should_open and passage.decision == Decision.PASS)
+
+
+def _stored(camera_code, event_key):
+    """The outcome of an event already stored (the same reply again), or None."""
+    event = CameraEvent.objects.filter(camera_code=camera_code, event_key=event_key).first()
+    if event is None:
+        return None
+    push = CameraPush(kind="plate", event_key=event_key, offline=event.offline_replay,
+                      reply_token=_reply_token(event))
+    passage = Passage.objects.filter(pk=event.passage_id).first() if event.passage_id else None
+    if passage is None:
+        return Outcome(push, error=event.error or _("stored without a passage"))
+    should_open = _may_open(event.offline_replay, event.occurred_at or event.recorded_at, event.recorded_at)
+    return _outcome(push, passage, should_open)
+
+
+def _reply_token(event):
+    if event.protocol != "zhenshi":
+        return {}
+    plate_id = event.event_key.rsplit(":", 1)[-1]
+    return {"plateid": int(plate_id) if plate_id.isdigit() else plate_id}
+
+
+def _store_heartbeat(camera, push, body, content_type):
+    if CameraEvent.objects.filter(camera_code=camera.code, event_key=push.event_key).exists():
+        return
+    try:
+        with transaction.atomic():
+            CameraEvent.objects.create(
+                camera=camera, camera_code=camera.code, protocol=camera.protocol, event_key=push.event_key,
+                content_type=(content_type or "")[:120], body=body[:4000], body_sha256=hashlib.sha256(body).hexdigest(),
+                state=ParseState.HEARTBEAT)
+    except IntegrityError:
+        pass
+
+
+def _store_failed(camera, camera_code, body, content_type, error, site):
+    """Keep an unreadable push raw (once per identical body) and alarm, at most every ten minutes."""
+    digest = hashlib.sha256(body).hexdigest()
+    protocol = camera.protocol if camera is not None else guess_protocol(body, content_type)
+    now = timezone.now()
+    recent = CameraEvent.objects.filter(camera_code=camera_code[:60], state=ParseState.FAILED,
+                                        recorded_at__gte=now - FAILED_ALARM_QUIET).exists()
+    try:
+        with transaction.atomic():
+            CameraEvent.objects.create(
+                camera=camera, camera_code=camera_code[:60], protocol=protocol, event_key=f"failed:{digest[:64]}",
+                content_type=(content_type or "")[:120], body=body, body_sha256=digest, state=ParseState.FAILED,
+                error=error[:2000], recorded_at=now)
+    except IntegrityError:
+        return
+    if not recent:
+        notify(people_to_tell(site, roles=("environmental_manager",)),
+               _("Camera push not understood: %(camera)s") % {"camera": camera_code},
+               _("Kept raw for inspection. %(error)s") % {"error": error[:300]}, level=NotificationLevel.WARNING,
+               channels=())
+
+
+def _touch(camera):
+    now = timezone.now()
+    if camera.last_seen_at is None or now - camera.last_seen_at > LAST_SEEN_EVERY:
+        Camera.objects.filter(pk=camera.pk).update(last_seen_at=now)
+
+
+def _json_error(status, rule, message):
+    import json
+
+    body = {"errors": [{"field": "", "rule": rule, "message": str(message)}]}
+    return status, json.dumps(body, ensure_ascii=False).encode(), JSON

@@ -1,0 +1,34 @@
+"""The camera simulator against a live server: pushes arrive, passages and replays are recorded once."""
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from greenledger.core.models import ApiToken
+from greenledger.gate.models import CameraEvent, ListEntry, Passage
+from greenledger.gate.rulesets import load_defaults
+
+from .factories import make_gate, make_vehicle
+
+
+@pytest.mark.django_db(transaction=True)
+def test_simulator_posts_zhenshi_and_hikvision_pushes_to_a_live_server(live_server, site):
+    load_defaults()  # transactional tests start without the migration's rows
+    make_gate(site, code="main")
+    make_gate(site, code="east", protocol="hikvision")
+    make_vehicle(site, "苏D12345", stage="5")
+    make_vehicle(site, "苏E40000", stage="4", state="pending")
+    ListEntry.objects.create(site=site, kind="black", plate="冀B7K2Q9", reason="超载")
+    secret = ApiToken.issue(name="sim", site=site, purpose="camera")[1]
+    out = StringIO()
+    call_command("camera_sim", url=live_server.url, token=secret, rate=0, count=40, seed=7, stdout=out)
+    lines = out.getvalue().splitlines()
+    assert lines[-1].startswith("sent 40 pushes")
+    assert all("HTTP 200" in line for line in lines[:-1]), lines
+    repeats = sum("repeat" in line for line in lines)
+    offline = sum("offline replay" in line for line in lines)
+    assert repeats and offline and Passage.objects.count() == 40 - repeats
+    assert CameraEvent.objects.count() == 40 - repeats
+    assert {p.camera.protocol for p in Passage.objects.select_related("camera")} == {"zhenshi", "hikvision"}
+    assert Passage.objects.filter(direction="out", paired_id__isnull=False).exists()
