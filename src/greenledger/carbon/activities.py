@@ -73,6 +73,7 @@ class Activity:
 ACTIVITIES = {a.code: a for a in [
     Activity("electricity", _("Purchased electricity"), Scope.TWO, "electricity", "kWh"),
     Activity("heat", _("Purchased steam / heat"), Scope.TWO, "heat", "GJ"),
+    Activity("steam", _("Purchased steam (tonnes)"), Scope.TWO, "heat", "t"),
     Activity("natural_gas", _("Natural gas"), Scope.ONE, "combustion", "m3"),
     Activity("diesel", _("Diesel"), Scope.ONE, "combustion", "t"),
     Activity("gasoline", _("Gasoline"), Scope.ONE, "combustion", "t"),
@@ -100,21 +101,33 @@ ACTIVITY_WORDS = {
     "柴油": "diesel", "diesel": "diesel", "汽油": "gasoline", "gasoline": "gasoline",
     "液化石油气": "lpg", "lpg": "lpg", "煤油": "kerosene", "燃料油": "fuel_oil",
     "无烟煤": "anthracite", "烟煤": "bituminous_coal", "褐煤": "lignite", "焦炭": "coke",
-    "蒸汽": "heat", "热力": "heat", "steam": "heat", "heat": "heat",
+    "蒸汽": "steam", "热力": "heat", "steam": "steam", "heat": "heat", "热量": "heat",
     "石灰石": "limestone", "六氟化硫": "sf6", "sf6": "sf6", "甲烷": "ch4", "ch4": "ch4", "氧化亚氮": "n2o",
     "n2o": "n2o", "切削液": "cutting_fluid", "切割液": "cutting_fluid",
 }
 
 
-def activity_of(text: str) -> Activity | None:
-    """The activity meant by a code or a word (天然气, electricity, natural_gas …), or None."""
+def activity_of(text: str, unit: str | None = None) -> Activity | None:
+    """The activity meant by a code or a word (天然气, electricity, natural_gas …), or None.
+
+    With ``unit``, purchased heat follows the unit: 蒸汽 in t is steam by mass, 蒸汽 in GJ is heat.
+    """
     key = str(text or "").strip()
-    if key in ACTIVITIES:
-        return ACTIVITIES[key]
-    code = ACTIVITY_WORDS.get(key.lower())
-    return ACTIVITIES.get(code) if code else None
+    spec = ACTIVITIES.get(key)
+    if spec is None:
+        code = ACTIVITY_WORDS.get(key.lower())
+        spec = ACTIVITIES.get(code) if code else None
+    if spec is not None and spec.category == "heat" and unit:
+        try:
+            dimension = UNITS[normalise_unit(unit)][0]
+        except UnitError:
+            return spec
+        same = [a for a in ACTIVITIES.values() if a.category == "heat" and UNITS[a.unit][0] == dimension]
+        if same and spec not in same:
+            return same[0]
+    return spec
 
 
 # telemetry quantities -> activity codes (telemetry MeasuringPoint.quantity)
-TELEMETRY_QUANTITIES = {"electricity": "electricity", "natural_gas": "natural_gas", "steam": "heat",
+TELEMETRY_QUANTITIES = {"electricity": "electricity", "natural_gas": "natural_gas", "steam": "steam",
                         "diesel": "diesel"}

@@ -7,6 +7,16 @@ each month; diesel for forklifts and the monthly cell output come in as an ERP i
 Without telemetry data the plant's meters are replaced by a monthly series of the same shape.
 The wind-equipment plant's flange welding carries the 8 → 5 kg CO2 per flange story (W-WLD-01).
 Factors come from the seed migration. Idempotent: rows are keyed by client ids.
+
+The emission-anomaly story (page *Emission anomalies*), on top of telemetry's week of readings:
+- yesterday 10:20–11:10 the coating oven's waste-heat recovery (L-COAT-02, HR-01) stopped; its
+  hourly status says so, the operator reported it as an anomaly with the gas burnt instead, and
+  the boiler's gas meter BLR-01.gas is flagged, linked through the measure's effect (recovered
+  heat → boiler gas) although the boiler stands in another workshop;
+- three days ago 09:00–13:00 the dry-room fan ran at 50 Hz instead of 30 Hz (L-ASM-03): nobody
+  reported it, its effect shows the lapse, FAN-01.power is flagged, and the "no anomaly" records
+  of the assembly workshop in those hours get an emission review flag for the shift leader.
+The detection runs over the last two weeks at the end of the load.
 """
 
 import datetime
@@ -23,17 +33,19 @@ from greenledger.core.models import Site
 
 from . import anomalies, engine, services, telemetry_bridge
 from .factors import select_factor
-from .models import ActivityRecord, MeasureEffect, Origin, SiteCarbonProfile
+from .models import ActivityRecord, EmissionAnomaly, MeasureEffect, Origin, SiteCarbonProfile
 
 NAMESPACE = uuid.UUID("c4a1d7e2-3b9f-4f0a-8e6d-1a2b3c4d5e6f")
 MONTHS = 12
+GAS_NCV = Decimal("0.038931")  # GJ/m³, the natural gas factor's NCV (GB/T 32150 default)
+BOILER_EFFICIENCY = Decimal("0.9")
 FALLBACK_KWH = {"mixing": 110000, "coating": 430000, "assembly": 160000, "formation": 275000, "utilities": 380000}
 
 EFFECTS = {
     "L-ASM-03": ("frequency_baseline", {"rated_kw": 37, "baseline_hz": 50, "design_hz": 30, "param": "frequency"},
                  ["FAN-01.freq"], "干燥房风机 30 Hz 对 50 Hz 基准：P ∝ (f/f0)³ × 37 kW"),
-    "L-COAT-02": ("recovery_output", {"recovered_gj_per_hour": 0.9, "fuel": "natural_gas", "boiler_efficiency": 0.9},
-                  [], "烘箱排风余热预热新风，按 0.9 GJ/h 回收热量折算少烧天然气（锅炉效率 90 %）"),
+    "L-COAT-02": ("recovery_output", {"recovered_gj_per_hour": 2.0, "fuel": "natural_gas", "boiler_efficiency": 0.9},
+                  [], "烘箱排风余热预热新风，按 2 GJ/h 回收热量折算少烧天然气（锅炉效率 90 %）"),
     "L-MIX-01": ("material_substitution", {
         "quantity_param": "dosage", "content_param": "voc", "baseline_content": 80, "design_content": 40,
         "scale": 0.000833, "kg_co2_per_substance": 2.0,
@@ -154,7 +166,10 @@ def ensure_effects():
 
 
 def recovery_stop(today):
-    """The telemetry story's waste-heat stop (yesterday 10:20–11:10) in L-COAT-02's hourly status."""
+    """The telemetry story's waste-heat stop (yesterday 10:20–11:10): L-COAT-02's hourly status
+    and the operator's anomaly report with the natural gas the boiler burnt instead."""
+    from django.contrib.auth import get_user_model
+
     from greenledger.measures import services as measure_services
     from greenledger.measures.models import HourlyStatus, Measure
 
@@ -169,6 +184,15 @@ def recovery_stop(today):
         measure_services.record_hourly_status(measure, moment, "stopped", source="telemetry",
                                               note="余热回收出口温度骤降，10:20–11:10 停机",
                                               client_id=uid("hr-stop", moment.isoformat()))
+    recovered = Decimal(str(EFFECTS["L-COAT-02"][1]["recovered_gj_per_hour"])) * Decimal(50) / Decimal(60)
+    gas = (recovered / (GAS_NCV * BOILER_EFFICIENCY)).quantize(Decimal("0.1"))
+    operator = get_user_model().objects.filter(username="operator").first()
+    measure_services.report_anomaly(
+        measure=measure, occurred_at=local.replace(hour=10, minute=20), user=operator,
+        symptom="余热回收引风机跳闸，出口温度由 118 °C 降至 42 °C；锅炉补燃，11:10 复位恢复回收",
+        immediate_handling="复位引风机并检查过载保护，通知设备科排查跳闸原因",
+        extra_quantity=gas, extra_unit="m³", extra_activity="天然气",
+        client_id=uid("hr-stop-anomaly", local.date().isoformat()))
 
 
 def load(stdout=None):
@@ -191,5 +215,6 @@ def load(stdout=None):
             anomalies.detect(site, now - datetime.timedelta(days=14), now)
     if stdout is not None:
         stdout.write(f"demo: carbon: {ActivityRecord.objects.filter(site=site).count()} activity rows for "
-                     f"{site.code}, {MeasureEffect.objects.count()} measure effects, {filled} anomaly emissions "
+                     f"{site.code}, {MeasureEffect.objects.count()} measure effects, {filled} anomaly emissions, "
+                     f"{EmissionAnomaly.objects.filter(site=site).count()} emission anomalies "
                      f"({time.monotonic() - began:.1f} s)")

@@ -367,5 +367,13 @@ class EmissionAnomaly(models.Model):
     def __str__(self):
         return f"{self.point_code or self.workshop} {self.start:%Y-%m-%d %H:%M} +{self.excess_kg} kg"
 
+    @property
+    def hourly_by_measure(self):
+        """[(measure, hours)] of the linked hourly status rows (prefetch ``hourly__measure``)."""
+        counts = {}
+        for row in self.hourly.all():
+            counts[row.measure] = counts.get(row.measure, 0) + 1
+        return sorted(counts.items(), key=lambda item: item[0].code)
+
 
 ZERO = Decimal(0)

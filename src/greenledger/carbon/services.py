@@ -80,7 +80,7 @@ def record_activity(*, site, activity, quantity, unit, period_start, period_end,
     """Store one activity quantity; returns (record, created)."""
     if client_id is not None and ActivityRecord.objects.filter(pk=client_id).exists():
         return ActivityRecord.objects.get(pk=client_id), False
-    spec = activity_of(activity)
+    spec = activity_of(activity, unit)
     if spec is None:
         raise ValidationError({"activity": ValidationError(_("Unknown activity %(a)s") % {"a": activity},
                                                            code="choice")})
@@ -167,7 +167,7 @@ def extra_emissions(site, quantity, unit, activity, at=None, as_of=None):
     Returns (kg as Decimal to 3 places, basis text, factor) or None when the activity, unit or factor
     is unknown (the anomaly then keeps what the reporter typed).
     """
-    spec = activity_of(activity)
+    spec = activity_of(activity, unit)
     if spec is None or quantity in (None, ""):
         return None
     try:

@@ -62,6 +62,26 @@ def consumption_points(site):
     return [p for p in points if not p.equipment_id or key(p) not in metered]
 
 
+def detection_points(site):
+    """Meters whose hours the emission-anomaly detector watches: every active consumption meter,
+    sub-meters included. Nothing is summed there, and a sub-meter (e.g. one fan's kW) shows a
+    lapse that its workshop meter would hide in the noise."""
+    from greenledger.telemetry.models import MeasuringPoint
+
+    return list(MeasuringPoint.objects.filter(site=site, active=True, generation=False,
+                                              quantity__in=list(CONSUMPTION_QUANTITIES))
+                .select_related("equipment__workshop", "workshop").order_by("code"))
+
+
+def metered_sites():
+    """Sites with at least one active consumption meter."""
+    from greenledger.core.models import Site
+    from greenledger.telemetry.models import MeasuringPoint
+
+    return Site.objects.filter(pk__in=MeasuringPoint.objects.filter(
+        active=True, generation=False, quantity__in=list(CONSUMPTION_QUANTITIES)).values("site"))
+
+
 @transaction.atomic
 def import_consumption(site, start, end, points=None, user=None):
     """Write the period's consumption of each point as an ActivityRecord; returns (written, unchanged)."""

@@ -1,4 +1,5 @@
-"""How the ledger apps extend core: each may ship a ``demo``, ``dashboard`` or ``roles`` module."""
+"""How the ledger apps extend core: each may ship a ``demo``, ``dashboard``, ``roles`` or ``scheduled``
+module (``scheduled.run(now)`` is a step of ``greenledger measures-scheduler``)."""
 
 from importlib import import_module
 

@@ -7,8 +7,12 @@ gaps and rollups of that week come from the real intake. The story the charts te
 - workshop electricity meters with day/night shifts, quieter Sundays and a summer peak;
 - rooftop PV (PV-01) with seasons and cloudy days: renewable self-sufficiency around 15 %;
 - FAN-01 (dry-room fan) runs at 30 Hz; three days ago 09:00–13:00 it ran at 50 Hz (a lapse);
-- HR-01 waste-heat recovery at ~120 °C, stopped yesterday 10:20–11:10;
-- BLR-01 natural gas and steam counters, LEAK-01 helium-test pressure;
+  FAN-01.power shows it (37 kW instead of 8), the workshop meter only a little;
+- HR-01 waste-heat recovery at ~120 °C, stopped yesterday 10:20–11:10: the boiler makes up the
+  heat it recovers (2 GJ/h, the figure of measure L-COAT-02's effect in the carbon demo), so
+  BLR-01's natural gas rises by ~57 m³/h while it is stopped;
+- BLR-01 natural gas (±10 % between winter and summer) and steam counters, LEAK-01 helium-test
+  pressure;
 - FAN-01's link dropped two days ago 02:00–04:00 and the PLC cache filled the gap (visible on
   its page); LEAK-01 has an open gap since yesterday 15:00–17:00.
 
@@ -52,6 +56,11 @@ POINTS = [
      "ns=2;s=HR-01.OutletTemp"),
     ("LEAK-01.pressure", "氦检测试压力", "assembly", "LEAK-01", "pressure", "kPa", False, False, 900, 0, 200, ""),
 ]
+
+# waste-heat recovery (HR-01): heat recovered while running, and the boiler fuel that replaces it
+HR_RECOVERED_GJ_PER_HOUR = 2.0
+GAS_NCV_GJ_PER_M3 = 0.038931  # GB/T 32150 default, as in the factor library
+BOILER_EFFICIENCY = 0.9
 
 # average kW and day/night swing per workshop meter
 LOADS = {"E-mixing": (150, 0.35), "E-coating": (600, 0.3), "E-assembly": (220, 0.3), "E-formation": (380, 0.15),
@@ -122,15 +131,22 @@ class Story:
     def fan_kw(self, local):
         return 37 * (self.fan_hz(local) / 50) ** 3
 
+    def hr_stopped(self, local):
+        minutes = local.hour * 60 + local.minute
+        return local.date() == self.hr_stop_day and 10 * 60 + 20 <= minutes < 11 * 60 + 10
+
     def hr_temp(self, local):
         minutes = local.hour * 60 + local.minute
-        if local.date() == self.hr_stop_day and 10 * 60 + 20 <= minutes < 11 * 60 + 10:
+        if self.hr_stopped(local):
             return 42.0 + 0.5 * math.sin(minutes)
         return 118 + 6 * math.sin(minutes / 180) + 0.8 * math.sin(minutes)
 
     def gas_m3h(self, local):
-        winter = 1 + 0.25 * math.cos((local.timetuple().tm_yday - 15) / 365 * 2 * math.pi)
-        return 110 * winter * (0.85 if local.weekday() == 6 else 1.0)
+        winter = 1 + 0.10 * math.cos((local.timetuple().tm_yday - 15) / 365 * 2 * math.pi)
+        gas = 110 * winter * (0.85 if local.weekday() == 6 else 1.0)
+        if self.hr_stopped(local):
+            gas += HR_RECOVERED_GJ_PER_HOUR / (GAS_NCV_GJ_PER_M3 * BOILER_EFFICIENCY)
+        return gas
 
     def rate(self, code, local):
         """Per-hour amount of a cumulative point at ``local``."""

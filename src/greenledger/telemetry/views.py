@@ -1,5 +1,6 @@
-"""Pages of telemetry: points (list, detail with chart and gaps), data quality, intake errors,
-upload of readings read by hand, and the energy dashboard (live power, self-sufficiency)."""
+"""Pages of telemetry: points (list, detail with chart and gaps, form, Excel import/export), data
+quality, intake errors, upload of readings read by hand, and the energy dashboard (live power,
+self-sufficiency)."""
 
 import datetime
 import json
@@ -9,7 +10,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _, gettext_lazy
 
@@ -18,11 +20,13 @@ from greenledger.core.excel import SheetError
 from greenledger.core.listing import Column, LedgerListView
 from greenledger.core.roles import ALL_SITE_ROLES
 
-from . import quality, services, upload
+from . import point_sheet, quality, services, upload
 from .filtersets import IntakeErrorFilterSet, PointFilterSet
+from .forms import PointForm
 from .models import Gap, IntakeError, MeasuringPoint, PointStatus, Quality, Reading
 
 VIEW = "telemetry.view_measuringpoint"
+ADD, CHANGE = "telemetry.add_measuringpoint", "telemetry.change_measuringpoint"
 PERIODS = [("1d", gettext_lazy("1 day"), 1), ("7d", gettext_lazy("7 days"), 7), ("30d", gettext_lazy("30 days"), 30),
            ("180d", gettext_lazy("6 months"), 180), ("365d", gettext_lazy("1 year"), 365),
            ("730d", gettext_lazy("2 years"), 730)]
@@ -103,6 +107,8 @@ class PointListView(LedgerListView):
         Column(gettext_lazy("Last reading at"), lambda p: local(getattr(getattr(p, "status", None), "last_ts", None))),
     ]
     actions = [
+        ("telemetry:point_create", gettext_lazy("New measuring point"), ADD),
+        ("telemetry:point_import", gettext_lazy("Points in Excel"), VIEW),
         ("telemetry:quality", gettext_lazy("Data quality"), VIEW),
         ("telemetry:upload", gettext_lazy("Upload readings"), "telemetry.upload_readings"),
     ]
@@ -142,7 +148,56 @@ def point_detail(request, pk):
         "gaps": Gap.objects.filter(point=point).order_by("-start")[:50], "flagged": flagged,
         "errors": IntakeError.objects.filter(site=point.site, point_code=point.code)[:20],
         "topic": f"greenledger/{point.site.code}/{point.code}",
+        "can_change": request.user.has_perm(CHANGE),
     })
+
+
+@login_required
+def point_edit(request, pk=None):
+    """Create (``pk`` None) or edit a measuring point of one of the user's sites."""
+    point = get_object_or_404(points_for(request), pk=pk) if pk else None
+    if not request.user.has_perm(CHANGE if point else ADD):
+        raise PermissionDenied
+    form = PointForm(request.POST or None, instance=point, sites=permissions.user_sites(request.user))
+    if request.method == "POST" and form.is_valid():
+        saved = form.save()
+        messages.success(request, _("Measuring point %(code)s saved.") % {"code": saved.code})
+        return redirect(saved)
+    title = _("Edit measuring point %(code)s") % {"code": point.code} if point else _("New measuring point")
+    cancel = point.get_absolute_url() if point else reverse("telemetry:point_list")
+    return render(request, "generic/form.html", {"title": title, "form": form, "cancel": cancel})
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(label=gettext_lazy("Excel file (.xlsx)"))
+
+
+@guard(VIEW)
+def point_import(request):
+    """The points sheet: download (``?export=1``, optionally ``&site=CODE``) and upload."""
+    sites = permissions.user_sites(request.user)
+    if request.GET.get("export"):
+        points = points_for(request)
+        if request.GET.get("site"):
+            points = points.filter(site__code=request.GET["site"])
+        return point_sheet.export_response(points)
+    can_import = request.user.has_perm(ADD) or request.user.has_perm(CHANGE)
+    form = ImportForm(request.POST or None, request.FILES or None)
+    problems = []
+    if request.method == "POST":
+        if not can_import:
+            raise PermissionDenied
+        if form.is_valid():
+            try:
+                created, updated = point_sheet.import_points(form.cleaned_data["file"], sites, request.user)
+            except SheetError as exc:
+                problems = exc.problems
+            else:
+                messages.success(request, _("Measuring points imported: %(created)d new, %(updated)d updated.")
+                                 % {"created": created, "updated": updated})
+                return redirect("telemetry:point_list")
+    return render(request, "telemetry/point_import.html", {
+        "form": form, "problems": problems, "can_import": can_import, "columns": point_sheet.column_titles()})
 
 
 # Quality -------------------------------------------------------------------------------------------

@@ -1,5 +1,7 @@
 """``greenledger measures-scheduler``: plan due executions, send reminders and escalations, record
-misses — once (``--once``, the default) or every N seconds (``--every SECONDS``).
+misses — once (``--once``, the default) or every N seconds (``--every SECONDS``). Other apps add
+their own periodic step through a ``scheduled`` module with ``run(now) -> dict`` (e.g. carbon's
+emission-anomaly detection); a failing step is reported and does not stop the others.
 
 Several schedulers may run at once: every step is claimed with a conditional UPDATE, so none is
 taken twice. Runs as a systemd service or a container beside the web process; SIGTERM ends it
@@ -15,6 +17,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, close_old_connections
 from django.utils import timezone, translation
 
+from greenledger.core.extensions import app_modules
 from greenledger.measures import schedule
 
 
@@ -50,7 +53,13 @@ class Command(BaseCommand):
             self.sleep(every)
 
     def round(self, horizon):
-        counts = schedule.run(timezone.now(), horizon)
+        now = timezone.now()
+        counts = schedule.run(now, horizon)
+        for config, module in app_modules("scheduled"):
+            try:
+                counts.update(module.run(now))
+            except Exception as error:  # noqa: BLE001 — one app's step must not stop reminders and misses
+                self.stderr.write(f"{config.label} step failed: {error!r}")
         self.stdout.write(" ".join(f"{key}={value}" for key, value in counts.items()))
 
     def sleep(self, seconds):
