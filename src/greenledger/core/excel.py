@@ -17,11 +17,17 @@ from openpyxl.utils import get_column_letter
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
+def sheet_title(title):
+    """A worksheet name Excel accepts: at most 31 characters, none of : \\ / ? * [ ]."""
+    cleaned = "".join("-" if ch in ':\\/?*[]' else ch for ch in str(title)).strip("'")[:31]
+    return cleaned or "Sheet"
+
+
 def workbook_response(filename, title, headers, rows):
     """An .xlsx download with a bold header row, frozen panes and sensible column widths."""
     wb = Workbook()
     ws = wb.active
-    ws.title = title[:31]
+    ws.title = sheet_title(title)
     ws.append([str(h) for h in headers])
     for cell in ws[1]:
         cell.font = Font(bold=True, color="FFFFFF")

@@ -71,7 +71,7 @@ class RegistryEntry(models.Model):
     fuel = models.CharField(_("fuel"), max_length=10, choices=Fuel.choices, default=Fuel.DIESEL)
     stage = models.CharField(_("emission stage"), max_length=8, choices=EmissionStage.choices,
                              default=EmissionStage.UNKNOWN)
-    owner = models.CharField(_("owner"), max_length=200, blank=True)
+    owner = models.CharField(_("registered owner"), max_length=200, blank=True)
     network_status = models.CharField(_("networking (OBD) status"), max_length=10, choices=NetworkStatus.choices,
                                       default=NetworkStatus.UNKNOWN)
     state = models.CharField(_("review state"), max_length=10, choices=RegistrationState.choices,
