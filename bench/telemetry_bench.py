@@ -14,7 +14,8 @@ In one run, against the same migrated database (PostgreSQL: the monthly-partitio
    device token, against a real server process (``greenledger runserver --noreload``, one client);
 3. MQTT: a real ``greenledger ingest-mqtt`` worker process fed through the Mosquitto on
    127.0.0.1:1883, gateway-style messages of 100 readings (``{"readings": [...]}``), timed from
-   the first publish until the last reading is in the database;
+   the first publish until the last reading is in the database (a probe reading is published
+   first until the worker has stored it: messages sent before it subscribed would be lost);
 4. a 24-month hourly chart query for one point (``services.series(point, …, "hour")``, 17,520
    hourly rollups), median of 7 warm runs.
 
@@ -168,22 +169,42 @@ def http_bulk(env, secret, readings, batch=5000):
     return len(readings) / elapsed
 
 
-def mqtt_intake(env, site_code, readings, per_message=100):
+def wait_subscribed(client, topic, probe, timeout=120):
+    """Publish one probe reading now and then until the worker has stored one (it is subscribed:
+    a message published before that would be lost, and the run would never finish)."""
+    from django.db import connection
+
+    from greenledger.telemetry.models import Reading
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ts = datetime.datetime.now(UTC).replace(microsecond=0) - datetime.timedelta(days=1000)
+        client.publish(topic, json.dumps({"readings": [{"point": probe, "ts": ts.isoformat(), "v": 0}]}), qos=1)
+        time.sleep(1)
+        connection.close()
+        if Reading.objects.filter(point__code=probe).exists():
+            return
+    raise RuntimeError("the MQTT worker did not subscribe")
+
+
+def mqtt_intake(env, site_code, readings, probe, per_message=100):
     import paho.mqtt.client as mqtt
     from django.db import connection
 
     from greenledger.telemetry.models import Reading
 
     prefix = f"glbench-{uuid.uuid4().hex[:6]}"
+    log = open(Path(env["GREENLEDGER_DATA_DIR"]) / "mqtt-worker.log", "w")
     worker = subprocess.Popen([BIN / "greenledger", "ingest-mqtt", "--prefix", prefix, "--batch", "50",
-                               "--flush-ms", "200"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                               "--flush-ms", "200"], env=env, stdout=subprocess.DEVNULL, stderr=log)
     try:
-        time.sleep(2)
-        before = Reading.objects.filter(source="mqtt").count()
         client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"glbench-{uuid.uuid4().hex[:6]}")
         client.max_inflight_messages_set(1000)
         client.connect("127.0.0.1", 1883)
         client.loop_start()
+        wait_subscribed(client, f"{prefix}/{site_code}", probe)
+        mine = Reading.objects.filter(source="mqtt").exclude(point__code=probe)
+        before = mine.count()
         started = time.perf_counter()
         infos = []
         for i in range(0, len(readings), per_message):
@@ -194,7 +215,7 @@ def mqtt_intake(env, site_code, readings, per_message=100):
         target = before + len(readings)
         while True:
             connection.close()
-            if Reading.objects.filter(source="mqtt").count() >= target:
+            if mine.count() >= target:
                 break
             if time.perf_counter() - started > 900:
                 raise RuntimeError("MQTT intake did not finish")
@@ -205,6 +226,7 @@ def mqtt_intake(env, site_code, readings, per_message=100):
     finally:
         worker.terminate()
         worker.wait(20)
+        log.close()
     return len(readings) / elapsed
 
 
@@ -263,7 +285,8 @@ def main():
         raw_rate = raw_driver(args, [p.pk for p in raw_points], n, http_start)
         connection.close()
         http_rate = http_bulk(env, secret, readings_for(codes, n, http_start))
-        mqtt_rate = mqtt_intake(env, site.code, readings_for(codes, n, mqtt_start))
+        MeasuringPoint.objects.create(site=site, code="PROBE", name="probe", quantity="power")
+        mqtt_rate = mqtt_intake(env, site.code, readings_for(codes, n, mqtt_start), "PROBE")
         raw_rate_after = raw_driver(args, [p.pk for p in raw_points], n, mqtt_start)
         connection.close()
         chart_ms = chart_query(site)

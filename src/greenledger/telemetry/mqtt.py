@@ -68,14 +68,12 @@ def readings_of(point_code, payload):
         data = [data]
     if not isinstance(data, list):
         raise ValueError("expected an object, a list of objects or {\"readings\": [...]}")
-    result = []
-    for item in data:
-        if not isinstance(item, dict):
+    for position, item in enumerate(data):
+        if type(item) is not dict:
             raise ValueError("every reading must be an object")
-        item = dict(item)
-        item.setdefault("point", point_code)
-        result.append(item)
-    return result
+        if "point" not in item:  # the message's own object: name the topic's point in it
+            data[position] = {**item, "point": point_code}
+    return data
 
 
 def fresh_connection():

@@ -1,14 +1,19 @@
 """Rollups (15 分钟 / 小时 / 日汇总) kept current as readings arrive, late ones included.
 
-After a batch of readings is stored (:func:`refresh_batch`, a fixed number of queries per batch
-whatever the number of points): every 15-minute bucket the new good readings touch is brought up
-to date — merged in memory from its row when all new readings lie after its last one (live data;
-the same additions in the same order as a recompute, so the same figures), recomputed from the
-raw good readings otherwise (late data) — the deltas are re-chained through each touched run and
-the bucket after it (a delta depends on the last value before its bucket), the hours holding
-changed quarters are recomputed from their 15-minute rows and the days from their hours (from the
-15-minute rows where the site's midnight is not a whole UTC hour). All three tables are written
-with ``INSERT … ON CONFLICT (point_id, bucket) DO UPDATE`` (PostgreSQL: from ``unnest`` arrays).
+After a batch of readings is stored, :func:`refresh_quarters` brings the rollups up to date, set
+based, inside the database (a fixed number of statements per batch, whatever the number of
+points): every 15-minute bucket the new good readings touch is recomputed from the raw good
+readings; for cumulative meters the deltas of those buckets and of the bucket after each of them
+are re-chained (a delta depends on the last value before its bucket); the hours holding changed
+quarters are recomputed from their 15-minute rows and the days from their hours (from the
+15-minute rows where the site's midnight is not a whole UTC hour). Every table is written with
+``INSERT … SELECT … ON CONFLICT (point_id, bucket) DO UPDATE``.
+
+Incremental and full recomputes are the same code, so a bucket always holds exactly what a
+recompute from raw gives. Sums are added in time order, one value after the other (PostgreSQL:
+``sum(value ORDER BY ts)``; SQLite: one single-range aggregate per bucket, which SQLite runs
+along the primary-key index, i.e. in time order), the same figures to the last bit as adding the
+values up in Python (:class:`Bucket`, which the tests use as the reference).
 
 ``delta`` (cumulative meters only) is the counter increase from the last good reading before the
 bucket to the bucket's last reading, so the deltas of consecutive buckets add up to the increase
@@ -21,17 +26,15 @@ site's time zone.
 """
 
 import datetime
-from collections import defaultdict
 from zoneinfo import ZoneInfo
 
 from django.db import connection
 
-from .models import Quality, Reading, Rollup15m, RollupDay, RollupHour
+from .models import Rollup15m, RollupDay, RollupHour
 
 QUARTER = datetime.timedelta(minutes=15)
 HOUR = datetime.timedelta(hours=1)
 DAY = datetime.timedelta(days=1)
-RUN_BREAK = datetime.timedelta(days=1)  # buckets further apart than this are fetched separately
 COLUMNS = ["point_id", "bucket", "count", "sum", "min", "max", "first_ts", "first_value", "last_ts", "last_value",
            "delta"]
 TABLES = {"15m": Rollup15m, "hour": RollupHour, "day": RollupDay}
@@ -53,17 +56,6 @@ def floor_day(ts, tz):
 
 def site_zone(point):
     return ZoneInfo(point.site.time_zone or "Asia/Shanghai")
-
-
-def runs(sorted_values, step):
-    """Split sorted bucket starts into runs [(first, last)] wherever they lie more than RUN_BREAK apart."""
-    result = []
-    for value in sorted_values:
-        if result and value - result[-1][1] <= RUN_BREAK:
-            result[-1][1] = value
-        else:
-            result.append([value, value])
-    return [(a, b + step) for a, b in result]
 
 
 def counter_delta(previous_last, first, last):
@@ -108,61 +100,249 @@ class Bucket:
 
 
 def upsert(model, rows, conn=None):
-    """Write rollup rows (lists in COLUMNS order), replacing the buckets that exist."""
+    """Write rollup rows (lists in COLUMNS order), replacing the buckets that exist (bulk loads)."""
     if not rows:
         return
     conn = conn or connection
-    ops = conn.ops
-    table = model._meta.db_table
-    updates = ", ".join(f'"{c}" = excluded."{c}"' for c in COLUMNS[2:])
-    columns = ", ".join(f'"{c}"' for c in COLUMNS)
     rows = sorted(rows, key=lambda r: (r[0], r[1]))  # one lock order for concurrent writers
-    chunk = 500
+    table = model._meta.db_table
+    columns = ", ".join(f'"{c}"' for c in COLUMNS)
+    upsert_sql = f"ON CONFLICT (point_id, bucket) DO UPDATE SET {BaseSQL.UPDATES}"
     with conn.cursor() as cursor:
-        for i in range(0, len(rows), chunk):
-            part = rows[i:i + chunk]
-            placeholders = ", ".join(["(" + ", ".join(["%s"] * len(COLUMNS)) + ")"] * len(part))
+        if conn.vendor == "postgresql":  # one array per column: a long VALUES list is slow to bind
+            types = ["bigint", "timestamptz", "bigint", "float8", "float8", "float8", "timestamptz", "float8",
+                     "timestamptz", "float8", "float8"]
+            arrays = ", ".join(f"%s::{t}[]" for t in types)
+            for i in range(0, len(rows), 10000):
+                cursor.execute(f"INSERT INTO {table} ({columns}) SELECT * FROM unnest({arrays}) {upsert_sql}",
+                               [list(c) for c in zip(*rows[i:i + 10000])])
+            return
+        adapt = _adapter(conn)
+        one = "(" + ", ".join(["%s"] * len(COLUMNS)) + ")"
+        for i in range(0, len(rows), 500):
+            part = rows[i:i + 500]
             params = []
             for r in part:
-                params.extend([r[0], ops.adapt_datetimefield_value(r[1]), r[2], r[3], r[4], r[5],
-                               ops.adapt_datetimefield_value(r[6]), r[7], ops.adapt_datetimefield_value(r[8]),
-                               r[9], r[10]])
-            cursor.execute(f"INSERT INTO {table} ({columns}) VALUES {placeholders} "
-                           f"ON CONFLICT (point_id, bucket) DO UPDATE SET {updates}", params)
+                params += [r[0], adapt(r[1]), r[2], r[3], r[4], r[5], adapt(r[6]), r[7], adapt(r[8]), r[9], r[10]]
+            cursor.execute(f"INSERT INTO {table} ({columns}) VALUES {', '.join([one] * len(part))} {upsert_sql}",
+                           params)
 
 
-def refresh(touched):
+def refresh(touched, conn=None):
     """Recompute the rollups around newly stored good readings.
 
     ``touched`` maps a MeasuringPoint (with ``site`` loaded) to the timestamps stored for it; every
-    15-minute bucket they fall into is recomputed from the raw readings (no incremental shortcut).
-    :func:`refresh_batch` is the faster door intake uses.
+    15-minute bucket they fall into is recomputed from the raw readings, and the hours and days
+    holding them from those.
     """
-    refresh_batch({point: [(ts, None) for ts in stamps] for point, stamps in touched.items() if stamps})
+    points = {p.pk: p for p, stamps in touched.items() if stamps}
+    refresh_quarters(points, {(p.pk, floor_quarter(ts)) for p, stamps in touched.items() for ts in stamps}, conn)
 
 
 def refresh_point(point, timestamps):
     refresh({point: timestamps})
 
 
-# Set-based refresh ------------------------------------------------------------------------------
-#
-# One batch of intake touches many points; everything below costs a fixed number of queries per
-# batch (each chunked), not per point:
-#
-# 1. the existing 15-minute rows in the touched runs (and, for cumulative meters, the row before
-#    and after each run: deltas chain through them);
-# 2. a 15-minute bucket whose new readings all lie after its last rolled-up reading (live data, or
-#    a new bucket) is merged in memory from its row and the new readings, in time order — the same
-#    additions in the same order as a recompute from raw, so the same figures to the last bit;
-#    any other bucket (late data inside or before what it holds) is recomputed from the raw good
-#    readings (one query for all of them);
-# 3. deltas are re-chained through every run as before, and the bucket after each run re-derived;
-# 4. the hours holding changed quarters are recomputed from their 15-minute rows, and the days
-#    from their hours (from the 15-minute rows when the site's day does not start on a whole UTC
-#    hour, e.g. UTC+05:30).
+def refresh_batch(new, conn=None):
+    """``new`` maps a MeasuringPoint to ``[(ts, value)]`` of stored good readings (kept for callers
+    of the earlier in-memory merge; the values are not needed any more)."""
+    refresh({point: [ts for ts, _value in readings] for point, readings in new.items()}, conn)
 
-RANGE_CHUNK = 300
+
+# Set-based refresh ------------------------------------------------------------------------------
+
+
+def refresh_quarters(points, quarters, conn=None):
+    """Recompute the 15-minute buckets ``quarters`` ({(point_id, bucket start)}) from raw, re-chain
+    the deltas around them and recompute the hours and days holding them.
+
+    ``points`` maps every point id in ``quarters`` to its MeasuringPoint (``site`` loaded)."""
+    if not quarters:
+        return
+    conn = conn or connection
+    keys = sorted(quarters)
+    with conn.cursor() as cursor:
+        sql = dialect(cursor)
+        sql.aggregate(Rollup15m, None, [(pid, q, q + QUARTER) for pid, q in keys])
+        cumulative = [key for key in keys if points[key[0]].cumulative]
+        if cumulative:
+            following = sql.next_quarters([key for key in cumulative if (key[0], key[1] + QUARTER) not in quarters])
+            chain_deltas(sql, sorted(set(cumulative) | set(following)))
+            keys = sorted(set(keys) | set(following))
+        coarse(sql, points, keys)
+
+
+def coarse(sql, points, quarters):
+    """Recompute the hours and days holding ``quarters`` ([(point_id, bucket)]) from finer rows."""
+    hours = sorted({(pid, floor_hour(q)) for pid, q in quarters})
+    sql.aggregate(RollupHour, Rollup15m, [(pid, h, h + HOUR) for pid, h in hours])
+    zones = {pid: site_zone(p) for pid, p in points.items()}
+    whole, partial = [], []
+    for pid, day in sorted({(pid, floor_day(q, zones[pid])) for pid, q in quarters}):
+        end = floor_day(day + DAY + datetime.timedelta(hours=3), zones[pid])  # DST-safe end of the day
+        (whole if day.minute == 0 and end.minute == 0 else partial).append((pid, day, end))
+    sql.aggregate(RollupDay, RollupHour, whole)
+    sql.aggregate(RollupDay, Rollup15m, partial)
+
+
+def chain_deltas(sql, keys):
+    """Set ``delta`` of the cumulative meters' 15-minute rows ``keys`` from the row before each."""
+    changed = []
+    for (pid, bucket), (first, last, delta, previous) in zip(keys, sql.delta_inputs(keys)):
+        new = counter_delta(previous, first, last)
+        if new != delta or delta is None:
+            changed.append((new, pid, bucket))
+    sql.set_deltas(changed)
+
+
+def dialect(cursor):
+    return (PostgresSQL if cursor.db.vendor == "postgresql" else SQLiteSQL)(cursor)
+
+
+class BaseSQL:
+    """The statements :func:`refresh_quarters` needs, written for one database."""
+
+    chunk = 200
+    UPDATES = ", ".join(f'"{c}" = excluded."{c}"' for c in COLUMNS[2:])
+    COLUMN_LIST = ", ".join(f'"{c}"' for c in COLUMNS)
+
+    def __init__(self, cursor):
+        self.cursor = cursor
+        self.adapt, self.read = _adapter(cursor.db), _reader(cursor.db)
+
+    def delta_inputs(self, keys):
+        """[(first_value, last_value, delta, last_value of the row before)] of the 15-minute rows ``keys``."""
+        table = Rollup15m._meta.db_table
+        out = []
+        for i in range(0, len(keys), self.chunk):
+            part = keys[i:i + self.chunk]
+            selects, params = [], []
+            for n, (pid, bucket) in enumerate(part):
+                selects.append(
+                    f"SELECT {n}, r.first_value, r.last_value, r.delta, (SELECT p.last_value FROM {table} p "
+                    f"WHERE p.point_id = r.point_id AND p.bucket < r.bucket ORDER BY p.bucket DESC LIMIT 1) "
+                    f"FROM {table} r WHERE r.point_id = %s AND r.bucket = %s")
+                params += [pid, self.adapt(bucket)]
+            self.cursor.execute(" UNION ALL ".join(selects), params)
+            found = {record[0]: record[1:] for record in self.cursor.fetchall()}
+            out += [found[n] for n in range(len(part))]
+        return out
+
+    def next_quarters(self, keys):
+        """[(point_id, bucket)] of the first 15-minute row after each of ``keys``, where there is one."""
+        table = Rollup15m._meta.db_table
+        out = []
+        for i in range(0, len(keys), self.chunk):
+            part = keys[i:i + self.chunk]
+            selects = [f"SELECT {n}, (SELECT min(bucket) FROM {table} WHERE point_id = %s AND bucket > %s)"
+                       for n in range(len(part))]
+            self.cursor.execute(" UNION ALL ".join(selects),
+                                [v for pid, bucket in part for v in (pid, self.adapt(bucket))])
+            out += [(part[n][0], self.read(bucket)) for n, bucket in self.cursor.fetchall() if bucket is not None]
+        return out
+
+    def set_deltas(self, changed):
+        if changed:
+            self.cursor.executemany(f"UPDATE {Rollup15m._meta.db_table} SET delta = %s "
+                                    "WHERE point_id = %s AND bucket = %s",
+                                    [(d, pid, self.adapt(b)) for d, pid, b in changed])
+
+
+class SQLiteSQL(BaseSQL):
+    """SQLite: the spans go into a temporary table, then one ``INSERT … SELECT … GROUP BY`` per level.
+
+    ``telemetry_span CROSS JOIN`` the source makes the spans the outer loop (SQLite never reorders a
+    CROSS JOIN) in their rowid order, which is also the GROUP BY order, so no sorter runs; the
+    source rows of a span come from a range scan of its primary-key index, i.e. in time order. Each
+    sum therefore adds the values in time order (the tests check the plan and the figures)."""
+
+    RAW = ("count(*) AS n, sum(r.value) AS s, min(r.value) AS lo, max(r.value) AS hi, min(r.ts) AS ft, "
+           "max(r.ts) AS lt, NULL AS d FROM telemetry_span k CROSS JOIN telemetry_reading r "
+           "ON r.point_id = k.pid AND r.ts >= k.b AND r.ts < k.e WHERE r.quality = 0 GROUP BY k.n")
+    RAW_ENDS = ("(SELECT value FROM telemetry_reading WHERE point_id = a.pid AND ts = a.ft)",
+                "(SELECT value FROM telemetry_reading WHERE point_id = a.pid AND ts = a.lt)")
+    ROLLUP = ("sum(r.count) AS n, sum(r.sum) AS s, min(r.min) AS lo, max(r.max) AS hi, min(r.first_ts) AS ft, "
+              "max(r.last_ts) AS lt, sum(r.delta) AS d FROM telemetry_span k CROSS JOIN {source} r "
+              "ON r.point_id = k.pid AND r.bucket >= k.b AND r.bucket < k.e GROUP BY k.n")
+    ROLLUP_ENDS = ("(SELECT first_value FROM {source} WHERE point_id = a.pid AND bucket >= a.b AND bucket < a.e "
+                   "ORDER BY bucket LIMIT 1)",
+                   "(SELECT last_value FROM {source} WHERE point_id = a.pid AND bucket >= a.b AND bucket < a.e "
+                   "ORDER BY bucket DESC LIMIT 1)")
+
+    def aggregate(self, target, source, spans):
+        """Recompute ``target`` rows for ``spans`` [(point_id, start, end)] from ``source`` (None: raw)."""
+        if not spans:
+            return
+        self.load_spans(spans)
+        self.cursor.execute(self.statement(target, source))
+
+    def statement(self, target, source):
+        table = source._meta.db_table if source else ""
+        body, (first, last) = (self.ROLLUP, self.ROLLUP_ENDS) if source else (self.RAW, self.RAW_ENDS)
+        return (f"INSERT INTO {target._meta.db_table} ({self.COLUMN_LIST}) "
+                f"SELECT a.pid, a.b, a.n, a.s, a.lo, a.hi, a.ft, {first.format(source=table)}, a.lt, "
+                f"{last.format(source=table)}, a.d FROM (SELECT k.pid AS pid, k.b AS b, k.e AS e, "
+                f"{body.format(source=table)}) AS a WHERE a.n > 0 "
+                f"ON CONFLICT (point_id, bucket) DO UPDATE SET {self.UPDATES}")
+
+    def load_spans(self, spans):
+        self.cursor.execute("CREATE TEMP TABLE IF NOT EXISTS telemetry_span "
+                            "(n INTEGER PRIMARY KEY, pid INTEGER NOT NULL, b TEXT NOT NULL, e TEXT NOT NULL)")
+        self.cursor.execute("DELETE FROM telemetry_span")
+        adapt = self.adapt
+        self.cursor.executemany("INSERT INTO telemetry_span (pid, b, e) VALUES (%s, %s, %s)",
+                                [(pid, adapt(start), adapt(end)) for pid, start, end in sorted(spans)])
+
+
+class PostgresSQL(BaseSQL):
+    """PostgreSQL: one ``INSERT … SELECT … GROUP BY`` per level from ``unnest`` arrays, with ordered
+    aggregates (``sum(value ORDER BY ts)``)."""
+
+    RAW = ("count(*), sum(r.value ORDER BY r.ts), min(r.value), max(r.value), min(r.ts), "
+           "(array_agg(r.value ORDER BY r.ts))[1], max(r.ts), (array_agg(r.value ORDER BY r.ts DESC))[1], "
+           "NULL::float8 FROM {spans} JOIN telemetry_reading r ON r.point_id = k.pid AND r.ts >= k.b "
+           "AND r.ts < k.e AND r.quality = 0")
+    ROLLUP = ('sum(r.count), sum(r.sum ORDER BY r.bucket), min(r.min), max(r.max), min(r.first_ts), '
+              '(array_agg(r.first_value ORDER BY r.bucket))[1], max(r.last_ts), '
+              '(array_agg(r.last_value ORDER BY r.bucket DESC))[1], sum(r.delta ORDER BY r.bucket) '
+              'FROM {spans} JOIN {source} r ON r.point_id = k.pid AND r.bucket >= k.b AND r.bucket < k.e')
+    SPANS = "unnest(%s::bigint[], %s::timestamptz[], %s::timestamptz[]) AS k(pid, b, e)"
+
+    def delta_inputs(self, keys):
+        table = Rollup15m._meta.db_table
+        self.cursor.execute(
+            f"SELECT r.first_value, r.last_value, r.delta, p.last_value "
+            f"FROM unnest(%s::bigint[], %s::timestamptz[]) WITH ORDINALITY AS k(pid, b, n) "
+            f"JOIN {table} r ON r.point_id = k.pid AND r.bucket = k.b "
+            f"LEFT JOIN LATERAL (SELECT last_value FROM {table} p WHERE p.point_id = k.pid AND p.bucket < k.b "
+            f"ORDER BY p.bucket DESC LIMIT 1) p ON true ORDER BY k.n", [list(column) for column in zip(*keys)])
+        return self.cursor.fetchall()
+
+    def next_quarters(self, keys):
+        if not keys:
+            return []
+        self.cursor.execute(
+            f"SELECT k.pid, (SELECT min(bucket) FROM {Rollup15m._meta.db_table} WHERE point_id = k.pid "
+            f"AND bucket > k.b) AS following FROM unnest(%s::bigint[], %s::timestamptz[]) AS k(pid, b)",
+            [list(column) for column in zip(*keys)])
+        return [(pid, bucket) for pid, bucket in self.cursor.fetchall() if bucket is not None]
+
+    def set_deltas(self, changed):
+        if changed:
+            self.cursor.execute(
+                f"UPDATE {Rollup15m._meta.db_table} r SET delta = k.delta FROM unnest(%s::float8[], %s::bigint[], "
+                f"%s::timestamptz[]) AS k(delta, pid, b) WHERE r.point_id = k.pid AND r.bucket = k.b",
+                [list(column) for column in zip(*changed)])
+
+    def aggregate(self, target, source, spans):
+        if not spans:
+            return
+        body = (self.ROLLUP if source else self.RAW).format(spans=self.SPANS,
+                                                            source=source._meta.db_table if source else "")
+        self.cursor.execute(
+            f"INSERT INTO {target._meta.db_table} ({self.COLUMN_LIST}) SELECT k.pid, k.b, {body} "
+            f"GROUP BY k.pid, k.b ORDER BY k.pid, k.b ON CONFLICT (point_id, bucket) DO UPDATE SET {self.UPDATES}",
+            [list(column) for column in zip(*spans)])
 
 
 def _adapter(conn):
@@ -192,269 +372,11 @@ def _reader(conn):
     return read
 
 
-def _ranges(cursor, sql, ranges, adapt, order):
-    """Run ``sql`` (with a ``{where}`` slot) over OR-ed (point, [start, end)) ranges, in chunks."""
-    out = []
-    for i in range(0, len(ranges), RANGE_CHUNK):
-        part = ranges[i:i + RANGE_CHUNK]
-        params = []
-        for pid, start, end in part:
-            params += [pid, adapt(start), adapt(end)]
-        where = " OR ".join(["(point_id = %s AND {col} >= %s AND {col} < %s)"] * len(part))
-        cursor.execute(sql.format(where=where.format(col=order[1])) + f" ORDER BY {order[0]}, {order[1]}", params)
-        out += cursor.fetchall()
-    return out
-
-
-class Row(Bucket):
-    """A rollup row read from the database (its values kept as returned, e.g. SQLite text stamps)."""
-
-    __slots__ = ("bucket",)
-
-    @classmethod
-    def of(cls, record, read):
-        row = cls()
-        (_pid, bucket, row.count, row.sum, row.min, row.max, first_ts, row.first_value, last_ts, row.last_value,
-         row.delta) = record
-        row.bucket, row.first_ts, row.last_ts = read(bucket), read(first_ts), read(last_ts)
-        return row
-
-    def copy(self):
-        other = Bucket()
-        for name in Bucket.__slots__:
-            setattr(other, name, getattr(self, name))
-        return other
-
-    def same(self, other):
-        return all(getattr(self, name) == getattr(other, name) for name in Bucket.__slots__)
-
-
-def _neighbours(cursor, table, wanted, adapt, read, before):
-    """{(point_id, key): Row}: the row right before ``bound`` (or the first at/after it) for each
-    (point_id, key, bound) in ``wanted``."""
-    found = {}
-    columns = ", ".join(f'"{c}"' for c in COLUMNS)
-    op, direction = ("<", "DESC") if before else (">=", "ASC")
-    for i in range(0, len(wanted), 200):
-        part = wanted[i:i + 200]
-        selects, params = [], []
-        for n, (pid, _key, bound) in enumerate(part):
-            selects.append(f"SELECT * FROM (SELECT {n} AS n, {columns} FROM {table} WHERE point_id = %s AND "
-                           f"bucket {op} %s ORDER BY bucket {direction} LIMIT 1) AS s{n}")
-            params += [pid, adapt(bound)]
-        cursor.execute(" UNION ALL ".join(selects), params)
-        for record in cursor.fetchall():
-            pid, key, _bound = part[record[0]]
-            found[(pid, key)] = Row.of(record[1:], read)
-    return found
-
-
-def refresh_batch(new, conn=None):
-    """Bring the rollups up to date after the good readings in ``new`` were stored.
-
-    ``new`` maps a MeasuringPoint (with ``site`` loaded) to ``[(ts, value)]`` of the readings this
-    batch inserted (never duplicates). A value of ``None`` means "unknown": its bucket is recomputed
-    from the raw readings.
-    """
-    conn = conn or connection
-    adapt, read = _adapter(conn), _reader(conn)
-    points = {p.pk: p for p, readings in new.items() if readings}
-    if not points:
-        return
-    per_point = {}  # pid -> {quarter: [(ts, value)]}
-    run_ranges = []  # (pid, start, end)
-    for pid in sorted(points):
-        quarters = defaultdict(list)
-        for ts, value in new[points[pid]]:
-            quarters[floor_quarter(ts)].append((ts, value))
-        per_point[pid] = quarters
-        run_ranges += [(pid, a, b) for a, b in runs(sorted(quarters), QUARTER)]
-    table15 = Rollup15m._meta.db_table
-    columns = ", ".join(f'"{c}"' for c in COLUMNS)
-    with conn.cursor() as cursor:
-        existing = defaultdict(dict)  # pid -> {bucket: Row}
-        for record in _ranges(cursor, f"SELECT {columns} FROM {table15} WHERE {{where}}", run_ranges, adapt,
-                              ("point_id", "bucket")):
-            row = Row.of(record, read)
-            existing[record[0]][row.bucket] = row
-        # 2. merge in memory where that is exact, else recompute from raw
-        result = defaultdict(dict)  # pid -> {bucket: Bucket} of rewritten quarters
-        recompute = []
-        for pid, quarters in per_point.items():
-            for quarter, items in quarters.items():
-                items.sort(key=lambda item: item[0])
-                row = existing[pid].get(quarter)
-                if any(value is None for _ts, value in items) or (row is not None and items[0][0] <= row.last_ts):
-                    recompute.append((pid, quarter, quarter + QUARTER))
-                    continue
-                bucket = row.copy() if row is not None else Bucket()
-                for ts, value in items:
-                    bucket.add_reading(ts, value)
-                result[pid][quarter] = bucket
-        if recompute:
-            recompute.sort()
-            merged = []
-            for pid, start, end in recompute:  # adjacent quarters of a point in one range
-                if merged and merged[-1][0] == pid and merged[-1][2] == start:
-                    merged[-1][2] = end
-                else:
-                    merged.append([pid, start, end])
-            fresh = defaultdict(dict)
-            for pid, ts, value in _ranges(
-                    cursor, f"SELECT point_id, ts, value FROM {Reading._meta.db_table} WHERE quality = "
-                    f"{Quality.GOOD} AND ({{where}})", [tuple(m) for m in sorted(merged)], adapt, ("point_id", "ts")):
-                ts = read(ts)
-                quarter = floor_quarter(ts)
-                bucket = fresh[pid].get(quarter)
-                if bucket is None:
-                    bucket = fresh[pid][quarter] = Bucket()
-                bucket.add_reading(ts, value)
-            for pid, start, _end in recompute:
-                if start in fresh[pid]:
-                    result[pid][start] = fresh[pid][start]
-        # 3. deltas of cumulative meters, chained through each run
-        cumulative = [r for r in run_ranges if points[r[0]].cumulative]
-        previous = following = {}
-        if cumulative:
-            previous = _neighbours(cursor, table15, [(pid, a, a) for pid, a, _b in cumulative], adapt, read, True)
-            following = _neighbours(cursor, table15, [(pid, a, b) for pid, a, b in cumulative], adapt, read, False)
-        changed = defaultdict(dict)  # pid -> {bucket: Bucket} to write
-        by_point_runs = defaultdict(list)
-        for pid, a, b in run_ranges:
-            by_point_runs[pid].append((a, b))
-        for pid, point_runs in by_point_runs.items():
-            rewritten, rows = result[pid], existing[pid]
-            if not points[pid].cumulative:
-                for b in rewritten.values():
-                    b.delta = None
-                changed[pid] = {q: b for q, b in rewritten.items() if q not in rows or not rows[q].same(b)}
-                continue
-            last_written = None  # (bucket, last_value) of the newest bucket of an earlier run
-            for index, (start, end) in enumerate(point_runs):
-                before = previous.get((pid, start))
-                prev_value = before.last_value if before is not None else None
-                if last_written is not None and (before is None or last_written[0] > before.bucket):
-                    prev_value = last_written[1]
-                elif before is not None and before.bucket in changed[pid]:
-                    prev_value = changed[pid][before.bucket].last_value
-                buckets = sorted({q for q in rows if start <= q < end} | {q for q in rewritten if start <= q < end})
-                for q in buckets:
-                    b = rewritten.get(q)
-                    if b is None:
-                        b = rows[q].copy()
-                    b.delta = counter_delta(prev_value, b.first_value, b.last_value)
-                    prev_value = b.last_value
-                    if q not in rows or not rows[q].same(b):
-                        changed[pid][q] = b
-                    last_written = (q, b.last_value)
-                after = following.get((pid, start))
-                nxt = point_runs[index + 1][0] if index + 1 < len(point_runs) else None
-                if after is not None and (nxt is None or after.bucket < nxt):
-                    delta = counter_delta(prev_value, after.first_value, after.last_value)
-                    if delta != after.delta:
-                        b = after.copy()
-                        b.delta = delta
-                        changed[pid][after.bucket] = b
-        quarter_rows = [b.row(pid, q) for pid, bs in changed.items() for q, b in bs.items()]
-        if not quarter_rows:
-            return
-        write(cursor, Rollup15m, quarter_rows, adapt)
-        # 4. hours from quarters, days from hours
-        hours = {(pid, floor_hour(q)) for pid, bs in changed.items() for q in bs}
-        write(cursor, RollupHour, aggregate(cursor, table15, hours, lambda pid, h: h + HOUR, adapt, read), adapt)
-        zones = {pid: site_zone(p) for pid, p in points.items()}
-        day_end, whole, partial = {}, set(), set()
-        for pid, day in {(pid, floor_day(q, zones[pid])) for pid, bs in changed.items() for q in bs}:
-            end = day_end[(pid, day)] = floor_day(day + DAY + datetime.timedelta(hours=3), zones[pid])  # DST-safe
-            (whole if day.minute == 0 and end.minute == 0 else partial).add((pid, day))
-
-        def end_of(pid, day):
-            return day_end[(pid, day)]
-        day_rows = aggregate(cursor, RollupHour._meta.db_table, whole, end_of, adapt, read)
-        day_rows += aggregate(cursor, table15, partial, end_of, adapt, read)
-        write(cursor, RollupDay, day_rows, adapt)
-
-
-def aggregate(cursor, table, keys, end_of, adapt, read):
-    """Rows of the coarser buckets ``keys`` ({(point_id, start)}, each ending at ``end_of(pid, start)``)
-    summed from the finer rows of ``table`` in bucket order."""
-    if not keys:
-        return []
-    spans = [(pid, start, end_of(pid, start)) for pid, start in sorted(keys)]
-    ranges = []
-    for pid, start, end in spans:
-        if ranges and ranges[-1][0] == pid and ranges[-1][2] >= start:
-            ranges[-1][2] = max(ranges[-1][2], end)
-        else:
-            ranges.append([pid, start, end])
-    columns = ", ".join(f'"{c}"' for c in COLUMNS)
-    out = []  # (point_id, start, Bucket)
-    at, b = 0, None
-    for record in _ranges(cursor, f"SELECT {columns} FROM {table} WHERE {{where}}", [tuple(r) for r in ranges],
-                          adapt, ("point_id", "bucket")):
-        pid, bucket = record[0], read(record[1])
-        while at < len(spans) and (spans[at][0] < pid or (spans[at][0] == pid and spans[at][2] <= bucket)):
-            at, b = at + 1, None
-        if at == len(spans) or spans[at][0] != pid or bucket < spans[at][1]:
-            continue
-        if b is None:
-            b = Bucket()
-            b.first_ts, b.first_value = record[6], record[7]
-            out.append((pid, spans[at][1], b))
-        b.count += record[2]
-        b.sum += record[3]
-        b.min = record[4] if b.min is None else min(b.min, record[4])
-        b.max = record[5] if b.max is None else max(b.max, record[5])
-        b.last_ts, b.last_value = record[8], record[9]  # rows come in bucket order
-        if record[10] is not None:
-            b.delta = (b.delta or 0.0) + record[10]
-    return [b.row(pid, start) for pid, start, b in out]
-
-
-def write(cursor, model, rows, adapt):
-    """Upsert rollup rows (lists in COLUMNS order) through an open cursor."""
-    if not rows:
-        return
-    table = model._meta.db_table
-    updates = ", ".join(f'"{c}" = excluded."{c}"' for c in COLUMNS[2:])
-    columns = ", ".join(f'"{c}"' for c in COLUMNS)
-    rows = sorted(rows, key=lambda r: (r[0], r[1]))  # one lock order for concurrent writers
-    one = "(" + ", ".join(["%s"] * len(COLUMNS)) + ")"
-    if cursor.db.vendor == "postgresql":  # one array per column: a long VALUES list is slow to bind
-        types = ["bigint", "timestamptz", "bigint", "float8", "float8", "float8", "timestamptz", "float8",
-                 "timestamptz", "float8", "float8"]
-        arrays = ", ".join(f"%s::{t}[]" for t in types)
-        cursor.execute(f"INSERT INTO {table} ({columns}) SELECT * FROM unnest({arrays}) "
-                       f"ON CONFLICT (point_id, bucket) DO UPDATE SET {updates}", [list(c) for c in zip(*rows)])
-        return
-    chunk = 500
-    for i in range(0, len(rows), chunk):
-        part = rows[i:i + chunk]
-        params = []
-        for r in part:
-            params += [r[0], adapt(r[1]), r[2], r[3], r[4], r[5], adapt(r[6]), r[7], adapt(r[8]), r[9], r[10]]
-        cursor.execute(f"INSERT INTO {table} ({columns}) VALUES {', '.join([one] * len(part))} "
-                       f"ON CONFLICT (point_id, bucket) DO UPDATE SET {updates}", params)
-
-
 def refresh_coarse(point, quarters):
     """Recompute hours and days containing ``quarters`` from the 15-minute rollups."""
-    tz = site_zone(point)
-    days = sorted({floor_day(q, tz) for q in quarters})
-    hours = {floor_hour(q) for q in quarters}
-    hour_rows, day_rows = [], []
-    for start, end in runs(days, DAY):
-        end = floor_day(end + datetime.timedelta(hours=3), tz)  # DST-safe end of the last day
-        by_hour, by_day = defaultdict(Bucket), defaultdict(Bucket)
-        for row in Rollup15m.objects.filter(point_id=point.pk, bucket__gte=start, bucket__lt=end).order_by("bucket"):
-            hour = floor_hour(row.bucket)
-            if hour in hours:
-                by_hour[hour].add_rollup(row)
-            by_day[floor_day(row.bucket, tz)].add_rollup(row)
-        hour_rows += [b.row(point.pk, h) for h, b in by_hour.items()]
-        day_rows += [b.row(point.pk, d) for d, b in by_day.items()]
-    upsert(RollupHour, hour_rows)
-    upsert(RollupDay, day_rows)
+    if quarters:
+        with connection.cursor() as cursor:
+            coarse(dialect(cursor), {point.pk: point}, [(point.pk, q) for q in quarters])
 
 
 def rebuild_coarse_from_quarters(points, start, end):
@@ -462,5 +384,4 @@ def rebuild_coarse_from_quarters(points, start, end):
     for point in points:
         quarters = list(Rollup15m.objects.filter(point_id=point.pk, bucket__gte=start, bucket__lt=end)
                         .values_list("bucket", flat=True))
-        if quarters:
-            refresh_coarse(point, quarters)
+        refresh_coarse(point, quarters)

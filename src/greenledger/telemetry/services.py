@@ -33,7 +33,6 @@ except for ``resolution="raw"``):
 
 import datetime
 import json
-import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
@@ -41,16 +40,16 @@ from zoneinfo import ZoneInfo
 from django.db import connection, transaction
 from django.db.models import Max, Min, Sum
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
-from . import partitions, rollups
-from .models import Gap, IntakeError, MeasuringPoint, Quality, Quantity, Reading, Rollup15m, RollupDay, RollupHour
+from . import intake, partitions, rollups
+from .intake import COPY_MIN, FUTURE_TOLERANCE, Batch, Rejected, parse_ts, parse_value, unpack  # noqa: F401
+from .models import (
+    Gap, IntakeError, MeasuringPoint, PointStatus, Quality, Quantity, Reading, Rollup15m, RollupDay, RollupHour,
+)
 
-FUTURE_TOLERANCE = datetime.timedelta(minutes=5)
 GAP_FACTOR = 1.5  # a spacing above 1.5 expected intervals means at least one reading is missing
 STALE_FACTOR = 3  # no reading for more than 3 expected intervals: the point is stale
-INSERT_CHUNK = 1000
 
 
 @dataclass
@@ -71,72 +70,6 @@ class IngestResult:
         self.rejected += other.rejected
         self.flagged += other.flagged
         self.errors += other.errors
-
-
-class Rejected(Exception):
-    def __init__(self, field_name, rule, message):
-        super().__init__(message)
-        self.field, self.rule, self.message = field_name, rule, str(message)
-
-
-# Parsing ----------------------------------------------------------------------------------------
-
-
-def parse_ts(raw, tz, now=None):
-    """A device timestamp: aware datetime, ISO 8601 text, or Unix seconds/milliseconds.
-
-    ``now`` (default: the current time) is the reference for "in the future"."""
-    if isinstance(raw, datetime.datetime):
-        ts = raw
-    elif isinstance(raw, bool) or raw is None or raw == "":
-        raise Rejected("ts", "required", _("A timestamp is required."))
-    elif isinstance(raw, (int, float)):
-        if not math.isfinite(raw):
-            raise Rejected("ts", "datetime", _("The timestamp is not a date and time."))
-        seconds = raw / 1000 if raw > 1e11 else raw
-        try:
-            ts = datetime.datetime.fromtimestamp(seconds, datetime.UTC)
-        except (OverflowError, OSError, ValueError):
-            raise Rejected("ts", "datetime", _("The timestamp is not a date and time."))
-    else:
-        text = str(raw).strip()
-        try:
-            ts = parse_datetime(text.replace("/", "-"))
-        except ValueError:
-            ts = None
-        if ts is None:
-            try:
-                return parse_ts(float(text), tz, now)
-            except ValueError:
-                raise Rejected("ts", "datetime", _("The timestamp is not a date and time."))
-    if timezone.is_naive(ts):
-        ts = ts.replace(tzinfo=tz)
-    if ts > (now or timezone.now()) + FUTURE_TOLERANCE:
-        raise Rejected("ts", "future", _("The timestamp lies in the future."))
-    return ts.astimezone(datetime.UTC)
-
-
-def parse_value(raw):
-    if isinstance(raw, bool):
-        return 1.0 if raw else 0.0
-    if raw is None or raw == "":
-        raise Rejected("v", "required", _("A value is required."))
-    try:
-        value = float(str(raw).strip().replace(",", "")) if isinstance(raw, str) else float(raw)
-    except (TypeError, ValueError):
-        raise Rejected("v", "number", _("The value is not a number."))
-    if not math.isfinite(value):
-        raise Rejected("v", "number", _("The value is not a finite number."))
-    return value
-
-
-def unpack(item):
-    """(point, ts, value) from a tuple or a dict with point/ts/v (or value)."""
-    if isinstance(item, dict):
-        return item.get("point"), item.get("ts"), item.get("v", item.get("value"))
-    if isinstance(item, (list, tuple)) and len(item) == 3:
-        return item
-    raise Rejected("", "format", _("A reading needs a point, a timestamp and a value."))
 
 
 def payload_text(item):
@@ -160,77 +93,32 @@ def ingest(readings, source, site=None, topic="", received_at=None):
     """Validate, deduplicate and store readings; update status, gaps and rollups. See the module doc."""
     received_at = received_at or timezone.now()
     tz = ZoneInfo(site.time_zone) if site is not None and site.time_zone else ZoneInfo("Asia/Shanghai")
+    items = readings if isinstance(readings, list) else list(readings)
     result = IngestResult()
-    now = timezone.now()
-    items = list(readings)
-    parsed = []  # (index, point-or-code, ts, value, raw item)
-    codes = set()
-    errors = []  # (index, item, point_code, Rejected)
-    for index, item in enumerate(items):
-        try:
-            point, ts, value = unpack(item)
-            if isinstance(point, MeasuringPoint):
-                ts_tz = ZoneInfo(point.site.time_zone) if site is None else tz
-            else:
-                if point is None or str(point).strip() == "":
-                    raise Rejected("point", "required", _("A point code is required."))
-                point = str(point).strip()
-                codes.add(point)
-                ts_tz = tz
-            parsed.append((index, point, parse_ts(ts, ts_tz, now), parse_value(value), item))
-        except Rejected as exc:
-            code = item.get("point", "") if isinstance(item, dict) else (item[0] if isinstance(item, (list, tuple))
-                                                                         and item else "")
-            errors.append((index, item, getattr(code, "code", code), exc))
-    known = {}
-    if codes:
-        if site is None:
-            raise ValueError("ingest() needs a site to resolve point codes")
-        known = {p.code: p for p in MeasuringPoint.objects.filter(site=site, code__in=codes).select_related("site")}
-    rows = {}  # (point_id, ts) -> (index, point, ts, value, quality)
-    repeated = defaultdict(int)  # point -> duplicates
-    conflicts = []
-    for index, point, ts, value, item in parsed:
-        if isinstance(point, str):
-            found = known.get(point)
-            if found is None:
-                errors.append((index, item, point, Rejected(
-                    "point", "unknown_point", _("Unknown measuring point %(code)s.") % {"code": point})))
-                continue
-            point = found
-        key = (point.id, ts)
-        if key in rows:
-            result.duplicates += 1
-            repeated[point] += 1
-            if rows[key][3] != value:
-                conflicts.append((index, item, point, ts, value, rows[key][3]))
-            continue
-        quality = Quality.OUT_OF_RANGE if point.is_out_of_range(value) else Quality.GOOD
-        rows[key] = (index, point, ts, value, quality)
-
-    with transaction.atomic():
-        previous_last = {}
-        stored = store(rows, source, received_at, result, conflicts, repeated, previous_last)
-        for index, item, point, ts, value, kept in conflicts:
-            errors.append((index, item, point.code, Rejected(
-                "v", "conflict", _("A different value (%(kept)s) is already stored for this point and time; "
-                                   "the first value is kept.") % {"kept": kept})))
-        for index, item, code, exc in sorted(errors, key=lambda e: e[0]):
-            if exc.rule != "conflict":
-                result.rejected += 1
-            result.errors.append({"index": index, "field": exc.field, "rule": exc.rule, "message": exc.message})
-        if errors:
-            IntakeError.objects.bulk_create([
-                IntakeError(site=site or (code.site if isinstance(code, MeasuringPoint) else None), source=source,
-                            point_code=str(code)[:200], rule=exc.rule, message=exc.message[:500],
-                            payload=payload_text(item), topic=topic[:300], received_at=received_at)
-                for index, item, code, exc in errors])
-        if stored or repeated:
-            update_status(stored, repeated, rows, received_at)
+    with intake.cycle_collector_paused():
+        batch = Batch(site, tz, timezone.now()).read(items)
+    with intake.cycle_collector_paused(), transaction.atomic():
+        previous_last = prepare(batch)
+        stored = tally(batch, intake.insert(batch, source, received_at), result)
+        record_errors(batch, result, site, source, topic, received_at)
+        if stored or batch.repeated:
+            update_status(stored, batch.repeated, received_at)
         if stored:
-            detect_gaps(stored, previous_last)
-            rollups.refresh_batch({p: [(ts, v) for ts, q, v in tss if q == Quality.GOOD] for p, tss in stored.items()})
+            detect_gaps({point: new.stamps for point, new in stored.items()}, previous_last)
+            rollups.refresh_quarters(batch.points, batch.quarters)
     return result
+
+
+def prepare(batch):
+    """Lock the batch's points, make sure their partitions exist; returns {point_id: last ts before}."""
+    if not batch.rows:
+        return {}
+    lock_points(batch.points)
+    if partitions.partitioned():
+        partitions.ensure_for(set(batch.stamps))
+    # the newest reading of each point before this batch (read under the lock): live data lies
+    # after it, which lets gap detection skip its queries
+    return dict(PointStatus.objects.filter(point_id__in=list(batch.points)).values_list("point_id", "last_ts"))
 
 
 def lock_points(point_ids):
@@ -242,123 +130,75 @@ def lock_points(point_ids):
                        "(SELECT id FROM unnest(%s::int[]) AS id ORDER BY id) AS s", [sorted(point_ids)])
 
 
-COPY_MIN = 200  # PostgreSQL: batches from this size go through COPY into a staging table
+@dataclass
+class Stored:
+    """What one batch stored for one point."""
+
+    stamps: list  # timestamps, oldest first
+    last_ts: datetime.datetime
+    last_value: float
+    flagged: int
 
 
-def store(rows, source, received_at, result, conflicts, repeated, previous_last):
-    """Insert rows with ON CONFLICT DO NOTHING; returns {point: [(ts, quality, value)]} of the new ones."""
-    if not rows:
-        return {}
-    points = {}
-    for _index, point, _ts, _value, _quality in rows.values():
-        points[point.id] = point
-    lock_points(points.keys())
-    from .models import PointStatus
-
-    # the newest reading of each point before this batch (read under the lock): live data lies
-    # after it, which lets gap detection skip its queries
-    previous_last.update(PointStatus.objects.filter(point_id__in=list(points)).values_list("point_id", "last_ts"))
-    partitions.ensure_for({ts for _pid, ts in rows})
-    ordered = sorted(rows.values(), key=lambda r: (r[1].id, r[2]))
-    postgres = connection.vendor == "postgresql"
-    if postgres:
-        keys = [(r[1].id, r[2]) for r in ordered]  # as RETURNING gives them back: aware datetimes
-        adapted_received = received_at
-
-        def returned(records):
-            return map(tuple, records)
-    else:  # SQLite: what Django's backend writes (naive text in the connection's zone), without its checks
-        zone = connection.timezone
-        keys = [(r[1].id, r[2].astimezone(zone).replace(tzinfo=None)) for r in ordered]
-        adapted_received = str(received_at.astimezone(zone).replace(tzinfo=None))
-
-        def returned(records):  # naive datetimes (declared type converter) or text
-            return ((pid, datetime.datetime.fromisoformat(ts) if isinstance(ts, str) else ts) for pid, ts in records)
-    inserted = set()
-    with connection.cursor() as cursor:
-        if postgres and len(ordered) >= COPY_MIN:
-            copy_rows(cursor, ordered, keys, source, received_at, inserted)
-        else:
-            for i in range(0, len(ordered), INSERT_CHUNK):
-                part = ordered[i:i + INSERT_CHUNK]
-                params = []
-                for (pid, ts), (_index, _point, _ts, value, quality) in zip(keys[i:i + INSERT_CHUNK], part):
-                    params += [pid, ts if postgres else str(ts), value, adapted_received, source, quality]
-                placeholders = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(part))
-                cursor.execute(
-                    "INSERT INTO telemetry_reading (point_id, ts, value, received_at, source, quality) "
-                    f"VALUES {placeholders} ON CONFLICT (point_id, ts) DO NOTHING RETURNING point_id, ts", params)
-                inserted.update(returned(cursor.fetchall()))
-    stored = defaultdict(list)
-    duplicates = []
-    good = Quality.GOOD
-    for key, (index, point, ts, value, quality) in zip(keys, ordered):
-        if key in inserted:
-            stored[key[0]].append((ts, quality, value))
-            if quality != good:
-                result.flagged += 1
-        else:
-            duplicates.append((point, ts, value, index))
-    result.stored += len(ordered) - len(duplicates)
-    if duplicates:
-        result.duplicates += len(duplicates)
-        for point, _ts, _value, _index in duplicates:
-            repeated[point] += 1
-        existing = existing_values(duplicates)
-        for point, ts, value, index in duplicates:
-            kept = existing.get((point.pk, ts))
-            if kept is not None and kept != value:
-                conflicts.append((index, {"point": point.code, "ts": ts.isoformat(), "v": value}, point, ts, value,
-                                  kept))
-    return {points[pid]: stamps for pid, stamps in stored.items()}
+def tally(batch, already, result):
+    """Count what was stored; ``already`` ({position: stored value}) are the readings that were
+    stored before (duplicates, a different value is a conflict). Returns {point: Stored}."""
+    rows, stamps = batch.rows, batch.stamps
+    positions = defaultdict(list)
+    for position, row in enumerate(rows):
+        if position not in already:
+            positions[row[0]].append(position)
+    for position, kept in already.items():
+        pid, _ts, value, _quality = rows[position]
+        batch.repeated[pid] += 1
+        if kept != value:
+            point, ts = batch.points[pid], stamps[position]
+            batch.conflicts.append((batch.indexes[position], {"point": point.code, "ts": ts.isoformat(), "v": value},
+                                    point, ts, value, kept))
+    stored = {}
+    for pid, where in positions.items():
+        last = max(where, key=stamps.__getitem__)
+        stored[batch.points[pid]] = Stored(sorted(stamps[i] for i in where), stamps[last], rows[last][2],
+                                           sum(1 for i in where if rows[i][3] != Quality.GOOD))
+    result.stored = len(rows) - len(already)
+    result.duplicates = sum(batch.repeated.values())
+    result.flagged = sum(s.flagged for s in stored.values())
+    return stored
 
 
-def copy_rows(cursor, ordered, keys, source, received_at, inserted):
-    """PostgreSQL: COPY the batch into a temporary staging table, then one INSERT … SELECT … ON
-    CONFLICT DO NOTHING RETURNING into the (partitioned) reading table, in (point, ts) order."""
-    cursor.execute("CREATE TEMPORARY TABLE IF NOT EXISTS telemetry_reading_stage (point_id bigint, "
-                   "ts timestamptz, value double precision, quality smallint) ON COMMIT DELETE ROWS")
-    cursor.execute("TRUNCATE telemetry_reading_stage")
-    with cursor.cursor.copy("COPY telemetry_reading_stage (point_id, ts, value, quality) FROM STDIN") as copy:
-        for (pid, ts), row in zip(keys, ordered):
-            copy.write_row((pid, ts, row[3], row[4]))
-    cursor.execute("INSERT INTO telemetry_reading (point_id, ts, value, received_at, source, quality) "
-                   "SELECT point_id, ts, value, %s, %s, quality FROM telemetry_reading_stage ORDER BY point_id, ts "
-                   "ON CONFLICT (point_id, ts) DO NOTHING RETURNING point_id, ts", [received_at, source])
-    inserted.update(map(tuple, cursor.fetchall()))
+def record_errors(batch, result, site, source, topic, received_at):
+    """Report rejected readings and conflicts in request order and keep them as intake errors."""
+    errors = list(batch.errors)
+    for index, item, point, _ts, _value, kept in batch.conflicts:
+        errors.append((index, item, point.code, Rejected(
+            "v", "conflict", _("A different value (%(kept)s) is already stored for this point and time; "
+                               "the first value is kept.") % {"kept": kept})))
+    errors.sort(key=lambda e: e[0])
+    for index, _item, _code, exc in errors:
+        if exc.rule != "conflict":
+            result.rejected += 1
+        result.errors.append({"index": index, "field": exc.field, "rule": exc.rule, "message": exc.message})
+    if errors:
+        IntakeError.objects.bulk_create([
+            IntakeError(site=site, source=source, point_code=str(code)[:200], rule=exc.rule,
+                        message=exc.message[:500], payload=payload_text(item), topic=topic[:300],
+                        received_at=received_at)
+            for _index, item, code, exc in errors])
 
 
-def as_utc(value):
-    """A timestamp as the database hands it back from RETURNING (SQLite: naive UTC) -> aware UTC."""
-    if isinstance(value, str):
-        value = parse_datetime(value)
-    if timezone.is_naive(value):
-        return value.replace(tzinfo=datetime.UTC)
-    return value.astimezone(datetime.UTC)
-
-
-def existing_values(duplicates):
-    by_point = defaultdict(list)
-    for point, ts, _value, _index in duplicates:
-        by_point[point.pk].append(ts)
-    found = {}
-    for point_id, stamps in by_point.items():
-        for ts, value in Reading.objects.filter(point_id=point_id, ts__in=stamps).values_list("ts", "value"):
-            found[(point_id, ts)] = value
-    return found
-
-
-def update_status(stored, repeated, rows, received_at):
+def update_status(stored, repeated, received_at):
     """Last value, last seen and running counts per point (one upsert per batch)."""
-    ops = connection.ops
+    adapt = connection.ops.adapt_datetimefield_value
+    received = adapt(received_at)
+    by_id = {point.pk: new for point, new in stored.items()}
     params = []
-    for point in sorted(set(stored) | set(repeated), key=lambda p: p.pk):
-        stamps = stored.get(point, [])
-        last_ts = max(ts for ts, _q, _v in stamps) if stamps else None
-        last_value = rows[(point.pk, last_ts)][3] if stamps else None
-        flagged = sum(1 for _ts, q, _v in stamps if q != Quality.GOOD)
-        params.append([point.pk, ops.adapt_datetimefield_value(last_ts), last_value,
-                       ops.adapt_datetimefield_value(received_at), len(stamps), repeated.get(point, 0), flagged])
+    for pid in sorted(set(by_id) | set(repeated)):  # one lock order for concurrent writers
+        new, duplicates = by_id.get(pid), repeated.get(pid, 0)
+        if new is None:
+            params.append([pid, None, None, received, 0, duplicates, 0])
+        else:
+            params.append([pid, adapt(new.last_ts), new.last_value, received, len(new.stamps), duplicates,
+                           new.flagged])
     with connection.cursor() as cursor:
         cursor.executemany(
             "INSERT INTO telemetry_pointstatus (point_id, last_ts, last_value, last_received_at, readings, "
@@ -377,7 +217,8 @@ def update_status(stored, repeated, rows, received_at):
 
 
 def detect_gaps(stored, previous_last=None):
-    """Record new gaps around the stored readings and mark recorded gaps they fill.
+    """Record new gaps around the stored readings ({point: [ts, oldest first]}) and mark recorded
+    gaps they fill.
 
     ``previous_last`` ({point_id: newest ts before this batch}) gives the fast path for live data:
     when every new reading is newer than that, the only neighbour is that reading and no recorded
@@ -394,15 +235,15 @@ def detect_gaps(stored, previous_last=None):
                            % ", ".join(["%s"] * len(unseen)), list(unseen))
             first_ever = {pid for pid, n in cursor.fetchall() if n == unseen[pid]}
         first_ever -= set(Gap.objects.filter(point_id__in=first_ever).values_list("point_id", flat=True))
-    for point, stamps in sorted(stored.items(), key=lambda item: item[0].pk):
-        new = sorted(ts for ts, _q, _v in stamps)
+    for point, new in sorted(stored.items(), key=lambda item: item[0].pk):
         interval = datetime.timedelta(seconds=max(point.expected_interval_seconds, 1))
+        limit = interval * GAP_FACTOR
         lo, hi = new[0], new[-1]
         last = previous_last.get(point.pk)
         if (last is not None and lo > last) or point.pk in first_ever:
             sequence = ([last] if last is not None else []) + new
             for a, b in zip(sequence, sequence[1:]):
-                if (b - a) > interval * GAP_FACTOR:
+                if (b - a) > limit:
                     missing = max(round((b - a) / interval) - 1, 1)
                     Gap.objects.get_or_create(point=point, start=a, end=b,
                                               defaults={"missing": missing, "detected_at": now})
