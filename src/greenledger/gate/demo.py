@@ -3,15 +3,18 @@ and machines, a blacklisted plate, an orange alert some days ago, and 30 days of
 the real rules (``services.record_passage``), with a few manual releases, usage and transport records.
 
 Idempotent: registries, lanes and cameras are keyed by plate/code; the passages are generated only
-when the site has none yet. A fresh camera token (purpose "camera") is printed on every run (the
-previous demo camera tokens are revoked), for ``greenledger camera-sim``.
+when the site has none yet. A demo camera token (purpose "camera") is issued once and its secret kept
+in the data directory (``demo-camera-token.txt``, readable by the owner only) so every run can print it
+for ``greenledger camera-sim``; a new one is issued only when that one is gone or revoked.
 """
 
 import datetime
 import random
 import time
 from decimal import Decimal
+from pathlib import Path
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
@@ -109,26 +112,33 @@ def ensure_registries(site):
         for _ in range(count):
             number += 1
             plate = f"苏D{60000 + number * 37:05d}" + ("D" if fuel == "electric" else "")
-            vehicle, _ = Vehicle.objects.update_or_create(site=site, plate=plate, plate_color=color, defaults={
+            vehicle = _approved(Vehicle, dict(site=site, plate=plate, plate_color=color), {
                 "carrier": carriers[carrier_index], "stage": stage, "fuel": fuel, "brand_model": model,
                 "engine_maker": maker, "engine_model": "—" if fuel == "electric" else f"EM{number:03d}",
                 "engine_no": "" if fuel == "electric" else f"E{2400000 + number}",
                 "vin": demo_vin(number), "vehicle_type": "重型半挂牵引车", "category": "N3",
                 "vehicle_class": "heavy_truck", "registration_date": datetime.date(2019 + number % 6, 1 + number % 12, 5),
                 "use_nature": "货运", "owner": carriers[carrier_index].name, "network_status": "online",
-                "state": "approved", "reviewed_by": env, "reviewed_at": now, "gross_mass_kg": 49000})
+                "state": "approved", "reviewed_by": env, "gross_mass_kg": 49000}, reviewed_at=now)
             vehicles.append(vehicle)
     for code, plate, model, stage, fuel in IN_PLANT:
-        InPlantVehicle.objects.update_or_create(site=site, registration_code=code, defaults={
+        _approved(InPlantVehicle, dict(site=site, registration_code=code), {
             "plate": plate, "plate_color": "green" if fuel == "electric" else "yellow", "brand_model": model,
             "stage": stage, "fuel": fuel, "owner": "华锂新能源科技（常州）有限公司", "state": "approved",
-            "reviewed_by": env, "reviewed_at": now})
+            "reviewed_by": env}, reviewed_at=now)
     for code, kind, model, stage, fuel, power in MACHINES:
-        Machine.objects.update_or_create(site=site, registration_code=code, defaults={
+        _approved(Machine, dict(site=site, registration_code=code), {
             "machine_type": kind, "model": model, "stage": stage, "fuel": fuel, "rated_power_kw": Decimal(power),
             "machine_code": f"HL{code[-9:]}MC0001"[:17], "owner": "华锂新能源科技（常州）有限公司",
-            "state": "approved", "reviewed_by": env, "reviewed_at": now})
+            "state": "approved", "reviewed_by": env}, reviewed_at=now)
     return vehicles
+
+
+def _approved(model, lookup, defaults, *, reviewed_at):
+    """Create or refresh a registry entry; the review time is set once, so a second demo run changes nothing."""
+    entry, _created = model.objects.update_or_create(
+        **lookup, defaults=defaults, create_defaults={**defaults, "reviewed_at": reviewed_at})
+    return entry
 
 
 def demo_vin(number):
@@ -275,7 +285,13 @@ def ensure_usage_and_transport(site):
 
 
 def camera_token(site):
-    now = timezone.now()
-    ApiToken.objects.filter(site=site, name=TOKEN_NAME, revoked_at__isnull=True).update(revoked_at=now)
+    kept = Path(settings.DATA_DIR) / "demo-camera-token.txt"
+    if kept.exists():
+        secret = kept.read_text().strip()
+        token = ApiToken.objects.filter(key_hash=ApiToken.hash_key(secret), site=site).first()
+        if token is not None and token.is_active:
+            return secret
     _token, secret = ApiToken.issue(name=TOKEN_NAME, site=site, purpose=TokenPurpose.CAMERA)
+    kept.write_text(secret + "\n")
+    kept.chmod(0o600)
     return secret

@@ -162,7 +162,7 @@ class VehicleListView(RegistryListView):
         Column(gettext_lazy("Colour"), "plate_color"),
         Column(gettext_lazy("Vehicle type"), "vehicle_type"),
         Column(gettext_lazy("Fuel"), "fuel"),
-        Column(gettext_lazy("Stage"), "stage"),
+        Column(gettext_lazy("Emission stage"), "stage"),
         Column(gettext_lazy("Carrier"), "carrier.name"),
         Column(gettext_lazy("Networking"), "network_status"),
         Column(gettext_lazy("Review"), state_badge),
@@ -181,8 +181,8 @@ class InPlantListView(RegistryListView):
         Column(gettext_lazy("Plate"), "plate"),
         Column(gettext_lazy("Brand and model"), "brand_model"),
         Column(gettext_lazy("Fuel"), "fuel"),
-        Column(gettext_lazy("Stage"), "stage"),
-        Column(gettext_lazy("Owner"), "owner"),
+        Column(gettext_lazy("Emission stage"), "stage"),
+        Column(gettext_lazy("Registered owner"), "owner"),
         Column(gettext_lazy("Review"), state_badge),
     ]
     actions = registry_actions("inplant")
@@ -198,9 +198,9 @@ class MachineListView(RegistryListView):
         Column(gettext_lazy("Machine type"), "machine_type"),
         Column(gettext_lazy("Machine code"), "machine_code"),
         Column(gettext_lazy("Fuel"), "fuel"),
-        Column(gettext_lazy("Stage"), "stage"),
+        Column(gettext_lazy("Emission stage"), "stage"),
         Column(gettext_lazy("Plate"), "plate"),
-        Column(gettext_lazy("Owner"), "owner"),
+        Column(gettext_lazy("Registered owner"), "owner"),
         Column(gettext_lazy("Review"), state_badge),
     ]
     actions = registry_actions("machine")

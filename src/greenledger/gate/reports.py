@@ -107,7 +107,7 @@ def passage_columns():
         (_("Emission stage"), lambda p, c: p.get_stage_display()),
         (_("Use (使用性质)"), lambda p, c: ledger(p, "use_nature")),
         (_("Networking (OBD) status"), lambda p, c: label_of(NetworkStatus.choices, ledger(p, "network_status"))),
-        (_("Owner"), lambda p, c: ledger(p, "owner")),
+        (_("Registered owner"), lambda p, c: ledger(p, "owner")),
         (_("Carrier / fleet"), lambda p, c: p.carrier_name),
         (_("Gross mass (kg)"), lambda p, c: ledger(p, "gross_mass_kg")),
         (_("Environmental registration code"), lambda p, c: ledger(p, "registration_code")),
