@@ -45,4 +45,10 @@ def test_demo_prints_a_camera_token_and_loads_again_without_new_passages(short_d
     again = io.StringIO()
     demo.load(again)
     assert Passage.objects.count() == count and "0 new passages" in again.getvalue()
-    assert not ApiToken.objects.active().filter(key_hash=ApiToken.hash_key(token)).exists()  # replaced
+    assert f"camera token (purpose camera, site {found.site.code}): {token}" in again.getvalue()  # the same one
+    assert ApiToken.objects.filter(purpose="camera").count() == 1
+    found.revoke()
+    third = io.StringIO()
+    demo.load(third)
+    assert token not in third.getvalue()  # a revoked token is replaced by a new one
+    assert ApiToken.objects.active().filter(purpose="camera").count() == 1
