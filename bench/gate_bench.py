@@ -1,7 +1,8 @@
 """Gate camera intake benchmark: decisions/s and latency of the camera endpoint vs a trivial endpoint.
 
-Starts a real server process (``greenledger runserver --noreload``, its own data directory; with
-``--postgres`` its own database, dropped after), creates a site with a gate (Zhenshi cameras on an
+Starts a real server — gunicorn with ``--workers`` processes (several counts may be given, each
+gets its own server in turn; ``0`` is ``greenledger runserver --noreload``, one process) on its own
+data directory (with ``--postgres`` its own database, dropped after) — and creates a site with a gate (Zhenshi cameras on an
 entry and an exit lane), the default rule sets and ``--vehicles`` registered trucks, then for each
 rate in ``--rates`` drives, from ``--threads`` client threads paced to that rate for ``--seconds``:
 
@@ -11,10 +12,12 @@ rate in ``--rates`` drives, from ``--threads`` client threads paced to that rate
    and both snapshots, pair exits, reply.
 
 Every push is a new event (70 % registered plates, 30 % unregistered; entries and exits mixed).
-Prints requests/s achieved and p50/p99 latency for both, in the same run. Usage::
+Prints requests/s achieved and p50/p99 latency for both, in the same run, with the load average
+of the machine before and after each server's steps. Usage::
 
-    .venv/bin/python bench/gate_bench.py                  # SQLite (temporary file)
-    .venv/bin/python bench/gate_bench.py --postgres       # PostgreSQL, own database, dropped after
+    .venv/bin/python bench/gate_bench.py                          # SQLite (temporary file), 4 workers
+    .venv/bin/python bench/gate_bench.py --postgres               # PostgreSQL, own database, dropped after
+    .venv/bin/python bench/gate_bench.py --workers 0,1,2,4        # runserver, then 1, 2 and 4 gunicorn workers
 """
 
 import argparse
@@ -45,6 +48,11 @@ def parse_args():
     parser.add_argument("--threads", type=int, default=8, help="client threads")
     parser.add_argument("--vehicles", type=int, default=2000)
     parser.add_argument("--no-images", action="store_true", help="pushes without snapshots")
+    parser.add_argument("--workers", default="4",
+                        help="gunicorn worker processes, comma-separated (0: runserver, one process)")
+    parser.add_argument("--port", type=int, default=0, help="server port (default: a free one)")
+    parser.add_argument("--non-atomic", action="store_true",
+                        help="experiment: serve with ATOMIC_REQUESTS off (what exempting the camera endpoint gives)")
     return parser.parse_args()
 
 
@@ -65,10 +73,16 @@ def setup(args, data_dir):
         env["DATABASE_URL"] = ADMIN_URL.rsplit("/", 1)[0] + "/" + BENCH_DB
     else:
         env.pop("DATABASE_URL", None)
+    if args.non_atomic:
+        # process_push commits each push in its own transaction; only the request-wide one goes
+        (data_dir / "bench_settings.py").write_text(
+            "from greenledger.settings import *  # noqa\nDATABASES['default']['ATOMIC_REQUESTS'] = False\n")
+        env["PYTHONPATH"] = str(data_dir)
+        env["DJANGO_SETTINGS_MODULE"] = "bench_settings"
     os.environ.clear()
     os.environ.update(env)
     subprocess.run([BIN / "greenledger", "migrate", "-v0"], env=env, check=True)
-    sys.path.insert(0, str(REPO / "src"))
+    sys.path[:0] = [str(REPO / "src"), str(data_dir)]
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "greenledger.settings")
     import django
 
@@ -159,6 +173,64 @@ def pct(values, q):
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else values[0]
 
 
+def start_server(workers, env, port=0):
+    """A server process on ``port`` (0: a free one): gunicorn with ``workers`` processes, or runserver for 0."""
+    port = port or free_port()
+    if workers:
+        command = [BIN / "gunicorn", "greenledger.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
+                   "--timeout", "60", "--no-control-socket"]
+    else:
+        command = [BIN / "greenledger", "runserver", "--noreload", f"127.0.0.1:{port}"]
+    server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server.port = port
+    wait_http(port)
+    return server
+
+
+def stop(server):
+    server.terminate()
+    server.wait(timeout=30)
+
+
+def run_steps(args, rates, pushes, secret, server, workers):
+    base = f"http://127.0.0.1:{server.port}"
+
+    def ping():
+        with urllib.request.urlopen(f"{base}/api/gate/ping", timeout=30) as response:
+            return response.status == 200
+
+    def push():
+        code, body, ctype = pushes.take()
+        request = urllib.request.Request(f"{base}/api/gate/cameras/{code}/events?token={secret}", data=body,
+                                         method="POST", headers={"Content-Type": ctype})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status == 200 and b"Response_AlarmInfoPlate" in response.read()
+
+    drive(20, 2, 2, push)  # warm-up: imports, caches, first connections in every worker
+    db = "PostgreSQL" if args.postgres else "SQLite"
+    server_name = f"gunicorn, {workers} workers" if workers else "runserver (one process)"
+    if args.non_atomic:
+        server_name += ", ATOMIC_REQUESTS off (experiment)"
+    print(f"\ndatabase: {db}; {server_name}; {args.threads} client threads, {args.seconds:g} s per step, "
+          f"{'no images' if args.no_images else 'scene + plate JPEG per push'}; "
+          f"load average {load_average()} before")
+    print("| target/s | ping req/s | ping p50 ms | ping p99 ms | decisions/s | push p50 ms | push p99 ms |"
+          " p99 ratio | errors |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for rate in rates:
+        ping_rate, ping_ms, ping_errors = drive(rate, args.seconds, args.threads, ping)
+        push_rate, push_ms, push_errors = drive(rate, args.seconds, args.threads, push)
+        ratio = pct(push_ms, 99) / pct(ping_ms, 99)
+        print(f"| {rate} | {ping_rate:.0f} | {pct(ping_ms, 50):.1f} | {pct(ping_ms, 99):.1f} | {push_rate:.0f} | "
+              f"{pct(push_ms, 50):.1f} | {pct(push_ms, 99):.1f} | {ratio:.1f}× | "
+              f"{len(ping_errors) + len(push_errors)} |", flush=True)
+    print(f"load average {load_average()} after")
+
+
+def load_average():
+    return " ".join(f"{value:.1f}" for value in os.getloadavg())
+
+
 def main():
     args = parse_args()
     data_dir = Path(tempfile.mkdtemp(prefix="glbench-gate-"))
@@ -166,42 +238,17 @@ def main():
     try:
         env, secret, plates = setup(args, data_dir)
         rates = [int(r) for r in args.rates.split(",")]
-        pushes = Pushes(plates, int(sum(rates) * args.seconds) + 10, images=not args.no_images)
-        port = free_port()
-        server = subprocess.Popen([BIN / "greenledger", "runserver", "--noreload", f"127.0.0.1:{port}"], env=env,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_http(port)
-        base = f"http://127.0.0.1:{port}"
-
-        def ping():
-            with urllib.request.urlopen(f"{base}/api/gate/ping", timeout=30) as response:
-                return response.status == 200
-
-        def push():
-            code, body, ctype = pushes.take()
-            request = urllib.request.Request(f"{base}/api/gate/cameras/{code}/events?token={secret}", data=body,
-                                             method="POST", headers={"Content-Type": ctype})
-            with urllib.request.urlopen(request, timeout=30) as response:
-                return response.status == 200 and b"Response_AlarmInfoPlate" in response.read()
-
-        drive(20, 2, 2, push)  # warm-up: imports, caches, first connections
-        db = "PostgreSQL" if args.postgres else "SQLite"
-        print(f"database: {db}; {args.threads} client threads, {args.seconds:g} s per step, "
-              f"{'no images' if args.no_images else 'scene + plate JPEG per push'}")
-        print("| target/s | ping req/s | ping p50 ms | ping p99 ms | decisions/s | push p50 ms | push p99 ms |"
-              " p99 ratio | errors |")
-        print("|---|---|---|---|---|---|---|---|---|")
-        for rate in rates:
-            ping_rate, ping_ms, ping_errors = drive(rate, args.seconds, args.threads, ping)
-            push_rate, push_ms, push_errors = drive(rate, args.seconds, args.threads, push)
-            ratio = pct(push_ms, 99) / pct(ping_ms, 99)
-            print(f"| {rate} | {ping_rate:.0f} | {pct(ping_ms, 50):.1f} | {pct(ping_ms, 99):.1f} | {push_rate:.0f} | "
-                  f"{pct(push_ms, 50):.1f} | {pct(push_ms, 99):.1f} | {ratio:.1f}× | "
-                  f"{len(ping_errors) + len(push_errors)} |", flush=True)
+        worker_counts = [int(w) for w in args.workers.split(",")]
+        per_server = int(sum(rates) * args.seconds) + 50  # steps + warm-up: every push a new event
+        pushes = Pushes(plates, per_server * len(worker_counts), images=not args.no_images)
+        for workers in worker_counts:
+            server = start_server(workers, env, args.port)
+            run_steps(args, rates, pushes, secret, server, workers)
+            stop(server)
+            server = None
     finally:
         if server is not None:
-            server.terminate()
-            server.wait(timeout=10)
+            stop(server)
         shutil.rmtree(data_dir, ignore_errors=True)
         if args.postgres:
             import psycopg

@@ -39,11 +39,11 @@ def find_registered(site, plate, plate_color=None):
 
 
 def _find_vehicle(site, plate, plate_color):
-    vehicles = Vehicle.objects.filter(site=site, plate=plate).select_related("carrier")
+    vehicles = list(Vehicle.objects.filter(site=site, plate=plate).select_related("carrier"))
     if plate_color not in _VAGUE_COLORS:
-        exact = vehicles.filter(plate_color=plate_color).first()
-        if exact is not None:
-            return exact
+        exact = [vehicle for vehicle in vehicles if vehicle.plate_color == plate_color]
+        if exact:
+            return exact[0]  # (site, plate, colour) is unique
     return _preferred(vehicles)
 
 

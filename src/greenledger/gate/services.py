@@ -61,6 +61,20 @@ def record_passage(*, lane, plate, plate_color, occurred_at, direction, confiden
     barrier opens by itself for a pass (camera relay), False when it cannot open, None when not known
     yet (a separate command follows); ``barrier_opened`` is recorded from it and the decision.
     """
+    passage = decided_passage(lane=lane, plate=plate, plate_color=plate_color, occurred_at=occurred_at,
+                              direction=direction, confidence=confidence, camera=camera, event=event, cargo=cargo,
+                              open_barrier=open_barrier)
+    with transaction.atomic():
+        write_passage(passage, images, user)
+    return passage
+
+
+def decided_passage(*, lane, plate, plate_color, occurred_at, direction, confidence=None, camera=None, event=None,
+                    cargo=None, open_barrier=None):
+    """The decided, not yet saved ``Passage`` (its id is already set): only reads the database.
+
+    Deciding before the write transaction keeps the time the evidence log's head is locked short.
+    """
     site = lane.gate.site
     plate = normalize_plate(plate)
     cargo_name, cargo_weight = _cargo(cargo)
@@ -69,23 +83,36 @@ def record_passage(*, lane, plate, plate_color, occurred_at, direction, confiden
     verdict, subject, obj, policy = rules.decide(site, plate, plate_color, direction=direction, when=when,
                                                  cargo=cargo_name, confidence=confidence)
     ledger = ledger_fields(obj)
-    with transaction.atomic():
-        passage = Passage.objects.create(
-            site=site, gate=lane.gate, lane=lane, camera=camera, event=event, direction=direction,
-            occurred_at=occurred_at, plate=plate, plate_color=plate_color or "unknown", confidence=confidence,
-            vehicle_kind=subject.kind, vehicle=obj if subject.kind == VehicleKind.ROAD else None,
-            in_plant_vehicle=obj if subject.kind == VehicleKind.IN_PLANT else None,
-            machine=obj if subject.kind == VehicleKind.NRMM else None, vehicle_class=subject.vehicle_class,
-            ledger=ledger, fuel=subject.fuel or "", stage=subject.stage, carrier_name=ledger.get("carrier", "")[:200],
-            alert_level=policy.alert_level, grade=policy.grade, decision=verdict.decision, reason=verdict.reason[:300],
-            rule_ref=verdict.rule_ref[:200], display_text=verdict.display[:200], cargo_name=cargo_name,
-            cargo_weight_t=cargo_weight,
-            barrier_opened=None if open_barrier is None else bool(open_barrier and verdict.decision == Decision.PASS),
-        )
-        for caption, data in images:
-            _attach_image(passage, caption, data, user)
-        if direction == Direction.OUT and plate:
-            pair_with_entry(passage)
+    return Passage(
+        site=site, gate=lane.gate, lane=lane, camera=camera, event=event, direction=direction,
+        occurred_at=occurred_at, plate=plate, plate_color=plate_color or "unknown", confidence=confidence,
+        vehicle_kind=subject.kind, vehicle=obj if subject.kind == VehicleKind.ROAD else None,
+        in_plant_vehicle=obj if subject.kind == VehicleKind.IN_PLANT else None,
+        machine=obj if subject.kind == VehicleKind.NRMM else None, vehicle_class=subject.vehicle_class,
+        ledger=ledger, fuel=subject.fuel or "", stage=subject.stage, carrier_name=ledger.get("carrier", "")[:200],
+        alert_level=policy.alert_level, grade=policy.grade, decision=verdict.decision, reason=verdict.reason[:300],
+        rule_ref=verdict.rule_ref[:200], display_text=verdict.display[:200], cargo_name=cargo_name,
+        cargo_weight_t=cargo_weight,
+        barrier_opened=None if open_barrier is None else bool(open_barrier and verdict.decision == Decision.PASS),
+    )
+
+
+def write_passage(passage, images=(), user=None):
+    """Insert and seal a decided passage with its snapshots; an exit is paired with its entry first.
+
+    Call inside ``transaction.atomic()``. The exit gets its pairing before the insert (the pairing
+    columns are derived, not sealed), so only the entry is updated afterwards.
+    """
+    entry = _open_entry(passage) if passage.direction == Direction.OUT and passage.plate else None
+    if entry is not None:
+        passage.paired_id = entry.pk
+        passage.dwell_seconds = int((passage.occurred_at - entry.occurred_at).total_seconds())
+    passage.save(force_insert=True)
+    for caption, data in images:
+        _attach_image(passage, caption, data, user)
+    if entry is not None:
+        entry.paired_id, entry.dwell_seconds = passage.pk, passage.dwell_seconds
+        entry.save(update_fields=["paired_id", "dwell_seconds"])
     return passage
 
 
@@ -104,18 +131,15 @@ def _cargo(cargo):
 
 def _attach_image(passage, caption, data, user):
     upload = ContentFile(data, name=f"{caption}.jpg") if isinstance(data, (bytes, bytearray)) else data
-    try:
-        with transaction.atomic():
-            attach(passage, upload, user=user, caption=caption, occurred_at=passage.occurred_at)
+    try:  # attach() checks size and type before it writes anything: no savepoint needed
+        attach(passage, upload, user=user, caption=caption, occurred_at=passage.occurred_at)
     except ValidationError as exc:  # the raw push still holds the bytes
         logger.warning("snapshot %s of passage %s not stored: %s", caption, passage.pk, exc.messages)
 
 
 def pair_with_entry(exit_passage):
-    """Pair an exit with the latest unpaired entry of the same plate at the site (dwell time on both)."""
-    entry = (Passage.objects.filter(site=exit_passage.site_id, plate=exit_passage.plate, direction=Direction.IN,
-                                    paired_id__isnull=True, occurred_at__lte=exit_passage.occurred_at)
-             .exclude(final_decision=Decision.BLOCK).exclude(pk=exit_passage.pk).order_by("-occurred_at").first())
+    """Pair a stored exit with the latest unpaired entry of the same plate at the site (dwell time on both)."""
+    entry = _open_entry(exit_passage)
     if entry is None:
         return None
     dwell = int((exit_passage.occurred_at - entry.occurred_at).total_seconds())
@@ -124,6 +148,14 @@ def pair_with_entry(exit_passage):
     exit_passage.paired_id, exit_passage.dwell_seconds = entry.pk, dwell
     exit_passage.save(update_fields=["paired_id", "dwell_seconds"])
     return entry
+
+
+def _open_entry(exit_passage):
+    """The latest unpaired, not blocked entry of the exit's plate at its site before it, or None."""
+    return (Passage.objects.filter(site=exit_passage.site_id, plate=exit_passage.plate, direction=Direction.IN,
+                                   paired_id__isnull=True, occurred_at__lte=exit_passage.occurred_at)
+            .exclude(final_decision=Decision.BLOCK).exclude(pk=exit_passage.pk).order_by("-occurred_at")
+            .only("id", "occurred_at").first())
 
 
 # ---------------------------------------------------------------- camera pushes
@@ -179,18 +211,21 @@ def _store_plate(camera, push, body, content_type):
     occurred_at = push.occurred_at or timezone.now()
     now = timezone.now()
     should_open = _may_open(push.offline, occurred_at, now)
+    passage = decided_passage(
+        lane=lane, plate=push.plate, plate_color=push.plate_color, occurred_at=occurred_at,
+        direction=push.direction or lane.direction, confidence=push.confidence, camera=camera,
+        open_barrier=_relay_opens(lane, should_open))
+    # the event names its passage from the start (a derived column), so neither row is updated later
+    event = CameraEvent(
+        camera=camera, camera_code=camera.code, protocol=camera.protocol, event_key=push.event_key,
+        content_type=(content_type or "")[:120], body=body, body_sha256=hashlib.sha256(body).hexdigest(),
+        state=ParseState.PARSED, offline_replay=push.offline, occurred_at=occurred_at, recorded_at=now,
+        passage_id=passage.pk)
+    passage.event = event
     try:
         with transaction.atomic():
-            event = CameraEvent.objects.create(
-                camera=camera, camera_code=camera.code, protocol=camera.protocol, event_key=push.event_key,
-                content_type=(content_type or "")[:120], body=body, body_sha256=hashlib.sha256(body).hexdigest(),
-                state=ParseState.PARSED, offline_replay=push.offline, occurred_at=occurred_at, recorded_at=now)
-            passage = record_passage(
-                lane=lane, plate=push.plate, plate_color=push.plate_color, occurred_at=occurred_at,
-                direction=push.direction or lane.direction, confidence=push.confidence, camera=camera, event=event,
-                images=push.images, open_barrier=_relay_opens(lane, should_open))
-            event.passage_id = passage.pk
-            event.save(update_fields=["passage_id"])
+            event.save(force_insert=True)
+            write_passage(passage, push.images)
     except IntegrityError:
         # the same event arrived twice at once: the other request stored it
         existing = _stored(camera.code, push.event_key)
