@@ -32,6 +32,16 @@ def isolated_files(settings, tmp_path_factory):
 
 
 @pytest.fixture
+def english(settings):
+    """Messages in English for tests that check wording (the UI defaults to Chinese)."""
+    from django.utils import translation
+
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture
 def role_user(db, django_user_model):
     """Factory: a user in the given role, attached to the demo-like site passed in."""
     from django.contrib.auth.models import Group

@@ -28,8 +28,8 @@ from greenledger.core.excel import XLSX, SheetError, excel_value
 
 from . import registry, validation
 from .codes import (
-    CATEGORY_CLASS, EmissionStage, Fuel, NetworkStatus, PlateColor, RegistrationSource, RegistrationState,
-    VehicleCategory, VehicleClass,
+    CATEGORY_CLASS, NRMM_STAGES, ROAD_STAGES, EmissionStage, Fuel, NetworkStatus, PlateColor, RegistrationSource,
+    RegistrationState, VehicleCategory, VehicleClass,
 )
 from .models import Carrier, InPlantVehicle, ListEntry, ListKind, Machine, Vehicle
 
@@ -230,9 +230,10 @@ def stage_value(raw, key):
         return EmissionStage.ELECTRIC.value
     if folded in ("未知", "unknown"):
         return EmissionStage.UNKNOWN.value
+    allowed = NRMM_STAGES if key == "machine" else ROAD_STAGES  # 国三 is a non-road stage on the machine sheet
     for language, _name in settings.LANGUAGES:
         with translation.override(language):
-            for choice in EmissionStage:
+            for choice in allowed:
                 if folded == str(choice.label).lower().replace(" ", ""):
                     return choice.value
     match = re.fullmatch(r"(?:非道路)?(?:国|china|cn)?([0-9一二三四五六零ⅠⅡⅢⅣⅤⅥivx]+)(?:阶段)?", given.replace(" ", ""),

@@ -12,7 +12,7 @@ from greenledger.gate.models import Carrier, Vehicle
 
 from .factories import make_vehicle
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]  # the tests check English wording
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from greenledger.gate.models import Carrier, InPlantVehicle, Machine, Vehicle
 
 from .factories import make_vehicle
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]  # the tests check English wording
 GOOD_VIN = "LFV2A21K257000008"
 
 

@@ -5,6 +5,8 @@ import pytest
 from greenledger.gate import validation
 from greenledger.gate.validation import PlateKind, check_machine_code, check_plate, check_vin, plate_kind
 
+pytestmark = pytest.mark.usefixtures("english")  # the tests check English wording
+
 
 def rules(check):
     return [p.rule for p in check.errors], [p.rule for p in check.warnings]

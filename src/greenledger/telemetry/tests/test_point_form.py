@@ -13,7 +13,7 @@ from greenledger.telemetry.models import MeasuringPoint
 
 from .factories import make_point, recent
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]  # the tests check English wording
 
 
 def form_data(site, **changes):
