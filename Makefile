@@ -41,7 +41,9 @@ run: install
 	@$(BIN)/greenledger evidence-checkpoint --every 300 >/dev/null 2>&1 & CHECKPOINTS=$$!; \
 	$(BIN)/greenledger measures-scheduler --every 60 >>$(GREENLEDGER_DATA_DIR)/scheduler.log 2>&1 & SCHEDULER=$$!; \
 	$(BIN)/greenledger ingest-mqtt >>$(GREENLEDGER_DATA_DIR)/mqtt.log 2>&1 & MQTT=$$!; \
-	trap 'kill $$CHECKPOINTS $$SCHEDULER $$MQTT 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/greenledger regulator-sim --port 8765 >>$(GREENLEDGER_DATA_DIR)/regulator-sim.log 2>&1 & REGULATOR=$$!; \
+	$(BIN)/greenledger uplink-worker >>$(GREENLEDGER_DATA_DIR)/uplink.log 2>&1 & UPLINK=$$!; \
+	trap 'kill $$CHECKPOINTS $$SCHEDULER $$MQTT $$REGULATOR $$UPLINK 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/greenledger runserver $(HOST):$(PORT) --noreload
 
 test: dev

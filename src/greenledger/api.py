@@ -115,6 +115,7 @@ def _mount():
     from greenledger.gate.api import router as gate_router
     from greenledger.measures.api import router as measures_router
     from greenledger.telemetry.api import router as telemetry_router
+    from greenledger.uplink.api import router as uplink_router
 
     api.add_router("/core/", core_router)
     api.add_router("/evidence/", evidence_router)
@@ -122,6 +123,7 @@ def _mount():
     api.add_router("/telemetry/", telemetry_router)
     api.add_router("/carbon/", carbon_router)
     api.add_router("/gate/", gate_router)
+    api.add_router("/uplink/", uplink_router)
 
 
 _mount()

@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "greenledger.telemetry",
     "greenledger.carbon",
     "greenledger.gate",
+    "greenledger.uplink",
 ]
 
 MIDDLEWARE = [

@@ -17,6 +17,7 @@ urlpatterns = [
     path("telemetry/", include("greenledger.telemetry.urls")),
     path("carbon/", include("greenledger.carbon.urls")),
     path("gate/", include("greenledger.gate.urls")),
+    path("uplink/", include("greenledger.uplink.urls")),
     path("api/", api.urls),
     path("admin/", admin.site.urls),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),

@@ -1,0 +1,153 @@
+"""Queueing records for the regulator (入队): "record saved ⇔ upload scheduled" in one transaction.
+
+Signal receivers (connected in ``UplinkConfig.ready``, so the gate app knows nothing of the uplink)
+add one ``OutboxItem`` per enabled platform of the record's site, inside the transaction that
+writes the record — if the record rolls back, so does its upload:
+
+- a new ``gate.Passage``;
+- a photo attached to a passage (sent after the passage's own item is acknowledged);
+- a road vehicle, in-plant vehicle or machine saved while *approved* (registration approved, or an
+  approved registration changed). Pending and rejected registrations are not the regulator's
+  business until they are approved. A change while an earlier change still waits unsent is
+  folded into it: the body is built at the first attempt, from the registration as it is then.
+
+:func:`reupload` queues a period again on demand (重新上传); the platform deduplicates by record id.
+"""
+
+from django.contrib.contenttypes.models import ContentType
+from django.db.models.signals import post_save
+from django.utils import timezone
+
+from .models import Kind, OutboxItem, Platform, State
+
+REGISTRY_KINDS = {"vehicle": Kind.VEHICLE, "inplantvehicle": Kind.IN_PLANT_VEHICLE, "machine": Kind.MACHINE}
+
+
+def platforms_of(site_id):
+    return list(Platform.objects.filter(site_id=site_id, enabled=True).only("id"))
+
+
+def connect_signals():
+    from greenledger.core.models import Attachment
+    from greenledger.gate.models import InPlantVehicle, Machine, Passage, Vehicle
+
+    post_save.connect(on_passage_saved, sender=Passage, dispatch_uid="uplink-passage")
+    post_save.connect(on_attachment_saved, sender=Attachment, dispatch_uid="uplink-attachment")
+    for model in (Vehicle, InPlantVehicle, Machine):
+        post_save.connect(on_registry_saved, sender=model, dispatch_uid=f"uplink-{model._meta.model_name}")
+
+
+def on_passage_saved(sender, instance, created, raw=False, **kwargs):
+    if created and not raw:
+        enqueue_passage(instance)
+
+
+def on_attachment_saved(sender, instance, created, raw=False, **kwargs):
+    if not created or raw:
+        return
+    if instance.content_type_id != ContentType.objects.get_for_model(_passage_model()).pk:
+        return
+    passage = _passage_model().objects.filter(pk=instance.object_id).only("id", "site_id").first()
+    if passage is not None:
+        enqueue_image(instance, passage)
+
+
+def on_registry_saved(sender, instance, created, raw=False, **kwargs):
+    if raw or not instance.approved:
+        return
+    enqueue_registry(instance)
+
+
+def _passage_model():
+    from greenledger.gate.models import Passage
+
+    return Passage
+
+
+def _table(record):
+    return record._meta.label_lower
+
+
+def _due_from(recorded_at):
+    """Due at once: a record recorded "in the future" by a fast clock must not wait for it."""
+    return min(recorded_at, timezone.now())
+
+
+def enqueue_passage(passage, *, reupload=False, platforms=None):
+    platforms = platforms if platforms is not None else platforms_of(passage.site_id)
+    return OutboxItem.objects.bulk_create([
+        OutboxItem(platform=platform, kind=Kind.PASSAGE, record_table=_table(passage), record_id=str(passage.pk),
+                   occurred_at=passage.occurred_at, produced_at=passage.recorded_at, reupload=reupload,
+                   next_attempt_at=_due_from(passage.recorded_at))
+        for platform in platforms])
+
+
+def enqueue_image(attachment, passage, *, reupload=False, platforms=None):
+    platforms = platforms if platforms is not None else platforms_of(passage.site_id)
+    items = []
+    for platform in platforms:
+        parent = (OutboxItem.objects.filter(platform=platform, kind=Kind.PASSAGE, record_id=str(passage.pk))
+                  .order_by("-id").first())
+        items.append(OutboxItem(platform=platform, kind=Kind.PASSAGE_IMAGE, record_table=_table(attachment),
+                                record_id=str(attachment.pk), after=parent, occurred_at=attachment.occurred_at,
+                                produced_at=attachment.recorded_at, reupload=reupload,
+                                next_attempt_at=_due_from(attachment.recorded_at)))
+    return OutboxItem.objects.bulk_create(items)
+
+
+def enqueue_registry(record, *, reupload=False):
+    kind = REGISTRY_KINDS[record._meta.model_name]
+    now = timezone.now()
+    items = []
+    for platform in platforms_of(record.site_id):
+        waiting = OutboxItem.objects.filter(platform=platform, kind=kind, record_id=str(record.pk),
+                                            state=State.QUEUED, payload__isnull=True, attempts=0)
+        if not reupload and waiting.exists():
+            continue
+        items.append(OutboxItem(platform=platform, kind=kind, record_table=_table(record), record_id=str(record.pk),
+                                record_version=record.updated_at.strftime("%Y%m%d%H%M%S%f"),
+                                occurred_at=record.updated_at, produced_at=now, reupload=reupload))
+    return OutboxItem.objects.bulk_create(items)
+
+
+def reupload(platform, start, end, *, kinds=(Kind.PASSAGE, Kind.PASSAGE_IMAGE)):
+    """Queue every passage (and its images) that occurred in [start, end) at the platform's site again."""
+    from greenledger.core.models import Attachment
+    from greenledger.gate.models import Passage
+
+    passages = list(Passage.objects.filter(site_id=platform.site_id, occurred_at__gte=start, occurred_at__lt=end)
+                    .order_by("occurred_at").only("id", "site_id", "occurred_at", "recorded_at"))
+    count = 0
+    if Kind.PASSAGE in kinds:
+        count += len(enqueue_bulk(platform, passages, reupload=True))
+    if Kind.PASSAGE_IMAGE in kinds:
+        images = Attachment.objects.filter(content_type=ContentType.objects.get_for_model(Passage),
+                                           object_id__in=[str(p.pk) for p in passages]).order_by("recorded_at")
+        by_id = {str(p.pk): p for p in passages}
+        for image in images:
+            count += len(enqueue_image(image, by_id[image.object_id], reupload=True, platforms=[platform]))
+    return count
+
+
+def enqueue_bulk(platform, passages, *, reupload=False, batch_size=5000):
+    """Queue many passages for one platform at once (re-upload, benchmark)."""
+    return OutboxItem.objects.bulk_create([
+        OutboxItem(platform=platform, kind=Kind.PASSAGE, record_table="gate.passage", record_id=str(p.pk),
+                   occurred_at=p.occurred_at, produced_at=p.recorded_at, reupload=reupload,
+                   next_attempt_at=_due_from(p.recorded_at))
+        for p in passages], batch_size=batch_size)
+
+
+def resend(item, *, payload=None, user=None):
+    """Put a dead letter back in the queue: with the manager's corrected body, or rebuilt from the record."""
+    from django.core.exceptions import ValidationError
+    from django.utils.translation import gettext as _
+
+    if item.state != State.DEAD:
+        raise ValidationError({"state": _("Only dead letters can be resent.")}, code="state")
+    if payload is not None and not isinstance(payload, dict):
+        raise ValidationError({"payload": _("The payload must be a JSON object.")}, code="type")
+    item.state, item.next_attempt_at, item.payload = State.QUEUED, timezone.now(), payload
+    item.payload_edited_by = user if payload is not None and user is not None and user.is_authenticated else None
+    item.save(update_fields=["state", "next_attempt_at", "payload", "payload_edited_by"])
+    return item
