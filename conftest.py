@@ -31,6 +31,14 @@ def isolated_files(settings, tmp_path_factory):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *settings.PASSWORD_HASHERS]
 
 
+@pytest.fixture(autouse=True)
+def fresh_content_types():
+    """A transactional test's flush re-creates content types under new ids: never reuse cached old ones."""
+    from django.contrib.contenttypes.models import ContentType
+
+    ContentType.objects.clear_cache()
+
+
 @pytest.fixture
 def english(settings):
     """Messages in English for tests that check wording (the UI defaults to Chinese)."""
