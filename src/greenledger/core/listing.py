@@ -40,6 +40,7 @@ class LedgerListView(LoginRequiredMixin, PermissionRequiredMixin, FilterView):
     """Generic filtered list; subclasses set model/queryset, filterset_class, columns, title."""
 
     template_name = "generic/list.html"
+    table_template_name = "generic/_table.html"  # the part HTMX refreshes; the first cell links get_absolute_url
     paginate_by = 50
     columns: list[Column] = []
     title = ""
@@ -59,7 +60,7 @@ class LedgerListView(LoginRequiredMixin, PermissionRequiredMixin, FilterView):
 
     def get_template_names(self):
         if self.request.headers.get("HX-Request") and not self.request.headers.get("HX-Boosted"):
-            return ["generic/_table.html"]
+            return [self.table_template_name]
         return [self.template_name]
 
     def get(self, request, *args, **kwargs):

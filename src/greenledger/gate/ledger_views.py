@@ -57,11 +57,6 @@ class GateListView(LedgerListView):
     template_name = "gate/ledger/list.html"
     downloads: list[tuple[str, str]] = []  # (export value, label) besides Excel
 
-    def get_template_names(self):
-        if self.request.headers.get("HX-Request") and not self.request.headers.get("HX-Boosted"):
-            return ["generic/_table.html"]
-        return [self.template_name]
-
     def get_filterset(self, filterset_class):
         return narrow_to_sites(super().get_filterset(filterset_class), permissions.user_sites(self.request.user))
 

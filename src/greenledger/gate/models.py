@@ -24,6 +24,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -60,6 +61,9 @@ class Carrier(models.Model):
     def __str__(self):
         return self.name
 
+    def get_absolute_url(self):
+        return reverse("gate:carrier_detail", args=[self.pk])
+
 
 class RegistryEntry(models.Model):
     """Fields shared by the three registries: engine, fuel, stage, owner, review state, evidence photos."""
@@ -89,13 +93,20 @@ class RegistryEntry(models.Model):
     class Meta:
         abstract = True
 
+    detail_url_name = ""  # the registry's detail page
+
     @property
     def approved(self):
         return self.state == RegistrationState.APPROVED
 
+    def get_absolute_url(self):
+        return reverse(self.detail_url_name, args=[self.pk])
+
 
 class Vehicle(RegistryEntry):
     """进出厂运输车辆: a road vehicle that enters or leaves the site."""
+
+    detail_url_name = "gate:vehicle_detail"
 
     plate = models.CharField(_("plate number"), max_length=12, db_index=True)
     plate_color = models.CharField(_("plate colour"), max_length=12, choices=PlateColor.choices,
@@ -132,6 +143,8 @@ class Vehicle(RegistryEntry):
 class InPlantVehicle(RegistryEntry):
     """厂内运输车辆: a vehicle that works inside the site (with 环保登记编码)."""
 
+    detail_url_name = "gate:inplant_detail"
+
     registration_code = models.CharField(_("environmental registration code"), max_length=50)
     plate = models.CharField(_("plate number"), max_length=12, blank=True, db_index=True)
     plate_color = models.CharField(_("plate colour"), max_length=12, choices=PlateColor.choices, blank=True)
@@ -152,6 +165,8 @@ class InPlantVehicle(RegistryEntry):
 
 class Machine(RegistryEntry):
     """非道路移动机械: non-road mobile machinery (forklift, loader, excavator…)."""
+
+    detail_url_name = "gate:machine_detail"
 
     registration_code = models.CharField(_("environmental registration code"), max_length=50)
     machine_code = models.CharField(_("machine environmental code (PIN)"), max_length=17, blank=True,

@@ -102,21 +102,11 @@ def registry_of(key):
 # ---------------------------------------------------------------- lists
 
 
-def table_template(request, page):
-    """Our table links rows to their detail page (the registry models have no get_absolute_url)."""
-    if request.headers.get("HX-Request") and not request.headers.get("HX-Boosted"):
-        return ["gate/registry/_table.html"]
-    return [page]
-
-
 class RegistryListView(LedgerListView):
     """A registry list: filters plate/stage/fuel/state(/carrier); ``?export=xlsx`` gives every ledger field."""
 
     registry_key = ""
     template_name = "gate/registry/list.html"
-
-    def get_template_names(self):
-        return table_template(self.request, self.template_name)
 
     @property
     def registry(self):
@@ -141,7 +131,6 @@ class RegistryListView(LedgerListView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["registry"] = self.registry
-        context["detail_url"] = self.registry.url("detail")
         return context
 
 
@@ -262,8 +251,8 @@ def registry_edit(request, key, pk=None):
             saved.state = RegistrationState.PENDING
         saved.save()
         messages.success(request, _("Saved: %(entry)s.") % {"entry": saved})
-        return redirect(reg.url("detail"), pk=saved.pk)
-    cancel = reverse(reg.url("detail"), args=[entry.pk]) if entry else reverse(reg.url("list"))
+        return redirect(saved)
+    cancel = entry.get_absolute_url() if entry else reverse(reg.url("list"))
     return render(request, "gate/registry/form.html", {
         "form": form, "registry": reg, "entry": entry, "warnings": getattr(form, "warnings", []), "cancel": cancel,
         "title": (_("Edit %(entry)s") % {"entry": entry}) if entry else (_("New %(kind)s") % {"kind": reg.singular}),
@@ -284,7 +273,7 @@ def registry_review(request, key, pk):
     else:
         for errors in form.errors.values():
             messages.error(request, " ".join(errors))
-    return redirect(request.POST.get("next") or reverse(reg.url("detail"), args=[entry.pk]))
+    return redirect(request.POST.get("next") or entry.get_absolute_url())
 
 
 @login_required
@@ -305,7 +294,7 @@ def registry_document(request, key, pk):
     else:
         for errors in form.errors.values():
             messages.error(request, " ".join(errors))
-    return redirect(reg.url("detail"), pk=entry.pk)
+    return redirect(entry)
 
 
 @guard(REVIEW_PERM)
@@ -315,7 +304,7 @@ def review_queue(request):
     for reg in REGISTRIES.values():
         for entry in reg.scoped(request).filter(state=RegistrationState.PENDING).order_by("created_at"):
             pending.append({"registry": reg, "entry": entry, "documents": documents_of(entry, reg.key),
-                            "detail_url": reverse(reg.url("detail"), args=[entry.pk]),
+                            "detail_url": entry.get_absolute_url(),
                             "review_url": reverse(reg.url("review"), args=[entry.pk])})
     pending.sort(key=lambda item: item["entry"].created_at)
     return render(request, "gate/registry/review_queue.html", {
@@ -384,20 +373,12 @@ class CarrierListView(LedgerListView):
     actions = [("gate:carrier_add", gettext_lazy("New carrier"), "gate.add_carrier"),
                ("gate:carrier_import", gettext_lazy("Import / export Excel"), "gate.view_carrier")]
 
-    def get_template_names(self):
-        return table_template(self.request, self.template_name)
-
     def get(self, request, *args, **kwargs):
         if request.GET.get("export") == "xlsx":
             filterset = self.get_filterset(self.get_filterset_class())
             rows = filterset.qs if filterset.is_valid() else self.get_queryset().none()
             return registry_excel.export_response("carrier", rows.select_related("site"))
         return super().get(request, *args, **kwargs)
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        context["detail_url"] = "gate:carrier_detail"
-        return context
 
 
 def carriers_for(request):
@@ -429,8 +410,8 @@ def carrier_edit(request, pk=None):
     if request.method == "POST" and form.is_valid():
         saved = form.save()
         messages.success(request, _("Saved: %(entry)s.") % {"entry": saved})
-        return redirect("gate:carrier_detail", pk=saved.pk)
-    cancel = reverse("gate:carrier_detail", args=[carrier.pk]) if carrier else reverse("gate:carrier_list")
+        return redirect(saved)
+    cancel = carrier.get_absolute_url() if carrier else reverse("gate:carrier_list")
     return render(request, "generic/form.html", {
         "form": form, "cancel": cancel, "title": carrier.name if carrier else _("New carrier"),
     })
@@ -492,7 +473,7 @@ def tell_reviewers(vehicle):
     notify(reviewers, _("Vehicle registered by a carrier: %(plate)s") % {"plate": vehicle.plate},
            _("%(carrier)s registered %(plate)s; it waits for your review.") % {
                "carrier": vehicle.carrier, "plate": vehicle.plate},
-           link=reverse("gate:vehicle_detail", args=[vehicle.pk]), channels=())
+           link=vehicle.get_absolute_url(), channels=())
 
 
 # ---------------------------------------------------------------- white/black/over-emission lists
@@ -528,10 +509,7 @@ class ListEntryListView(LedgerListView):
     actions = [("gate:list_entry_add", gettext_lazy("New entry"), "gate.add_listentry"),
                ("gate:list_import", gettext_lazy("Import a list"), "gate.add_listentry")]
 
-    def get_template_names(self):
-        if self.request.headers.get("HX-Request") and not self.request.headers.get("HX-Boosted"):
-            return ["gate/lists/_table.html"]
-        return [self.template_name]
+    table_template_name = "gate/lists/_table.html"
 
     def get_queryset(self):
         return super().get_queryset().select_related("created_by")

@@ -151,6 +151,16 @@ def test_list_shows_only_the_users_sites_and_filters(client, manager, site, othe
     assert "苏D99999" in by_plate and "苏D12345" not in by_plate
 
 
+def test_list_rows_link_to_their_detail_pages_also_when_refreshed(client, manager, site):
+    entries = [make_vehicle(site, "苏D12345"), make_in_plant(site), make_machine(site),
+               Carrier.objects.create(site=site, name="顺达物流")]
+    for entry, list_name in zip(entries, ["vehicle_list", "inplant_list", "machine_list", "carrier_list"]):
+        for headers in ({}, {"HTTP_HX_REQUEST": "true"}):
+            page = client.get(reverse(f"gate:{list_name}"), **headers).content.decode()
+            assert f'href="{entry.get_absolute_url()}"' in page, (list_name, headers)
+    assert entries[0].get_absolute_url() == reverse("gate:vehicle_detail", args=[entries[0].pk])
+
+
 def test_list_filters_by_carrier_and_state(client, manager, site):
     carrier = Carrier.objects.create(site=site, name="顺达物流")
     make_vehicle(site, "苏D12345", carrier=carrier)
