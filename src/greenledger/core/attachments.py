@@ -64,7 +64,7 @@ def attach(record, uploaded_file, *, user=None, caption="", occurred_at=None):
     for chunk in uploaded_file.chunks():
         digest.update(chunk)
     uploaded_file.seek(0)
-    return Attachment.objects.create(
+    attachment = Attachment(
         content_type=ContentType.objects.get_for_model(record),
         object_id=str(record.pk),
         file=uploaded_file,
@@ -77,6 +77,9 @@ def attach(record, uploaded_file, *, user=None, caption="", occurred_at=None):
         uploaded_by=user if user is not None and user.is_authenticated else None,
         occurred_at=occurred_at or timezone.now(),
     )
+    Attachment._meta.get_field("record").set_cached_value(attachment, record)  # post_save receivers: no query
+    attachment.save()
+    return attachment
 
 
 def attachments_of(record):

@@ -47,7 +47,7 @@ def on_attachment_saved(sender, instance, created, raw=False, **kwargs):
         return
     if instance.content_type_id != ContentType.objects.get_for_model(_passage_model()).pk:
         return
-    passage = _passage_model().objects.filter(pk=instance.object_id).only("id", "site_id").first()
+    passage = instance.record  # cached by core.attachments.attach; one query otherwise
     if passage is not None:
         enqueue_image(instance, passage)
 

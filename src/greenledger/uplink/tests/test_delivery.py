@@ -4,7 +4,8 @@ from datetime import timedelta
 
 import pytest
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from greenledger.core.attachments import attach
@@ -56,6 +57,14 @@ def test_worker_delivers_in_order_and_seals_a_receipt_per_record(site, platform,
     assert item.state == State.ACKED and item.receipt_id == receipts[0].receipt_id and item.backfilled is False
     sent = simulator.state.records[("GL-TEST", str(passages[0].pk))]
     assert sent["data"]["carColour"] == "2" and sent["data"]["passType"] == "1" and sent["uploadType"] == "1"
+
+
+def test_queueing_an_image_does_not_read_its_passage_again(site, platform):
+    passage = make_passage(site)
+    with CaptureQueriesContext(connection) as queries:
+        attach(passage, ContentFile(tiny_png(), name="plate.png"), caption="plate")
+    assert OutboxItem.objects.filter(kind=Kind.PASSAGE_IMAGE, after__record_id=str(passage.pk)).count() == 1
+    assert not [q["sql"] for q in queries.captured_queries if 'FROM "gate_passage"' in q["sql"]]
 
 
 def test_an_image_waits_for_its_passage_and_goes_after_it(site, platform, simulator):
