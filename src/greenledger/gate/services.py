@@ -137,19 +137,6 @@ def _attach_image(passage, caption, data, user):
         logger.warning("snapshot %s of passage %s not stored: %s", caption, passage.pk, exc.messages)
 
 
-def pair_with_entry(exit_passage):
-    """Pair a stored exit with the latest unpaired entry of the same plate at the site (dwell time on both)."""
-    entry = _open_entry(exit_passage)
-    if entry is None:
-        return None
-    dwell = int((exit_passage.occurred_at - entry.occurred_at).total_seconds())
-    entry.paired_id, entry.dwell_seconds = exit_passage.pk, dwell
-    entry.save(update_fields=["paired_id", "dwell_seconds"])
-    exit_passage.paired_id, exit_passage.dwell_seconds = entry.pk, dwell
-    exit_passage.save(update_fields=["paired_id", "dwell_seconds"])
-    return entry
-
-
 def _open_entry(exit_passage):
     """The latest unpaired, not blocked entry of the exit's plate at its site before it, or None."""
     return (Passage.objects.filter(site=exit_passage.site_id, plate=exit_passage.plate, direction=Direction.IN,
