@@ -145,10 +145,3 @@ def barrier_opener():
         if callable(function):
             return function
     return None
-
-
-def exceptions_of(passages):
-    """Manual releases and blocks of ``passages``, newest first (the exceptions report's rows)."""
-    return (PassageAction.objects.filter(passage__in=passages, kind__in=[ActionKind.RELEASE, ActionKind.BLOCK])
-            .select_related("passage", "passage__gate", "passage__lane", "actor").order_by("-occurred_at"))
-

@@ -36,11 +36,6 @@ ALERT_ORDER = {AlertLevel.NONE: 0, AlertLevel.YELLOW: 1, AlertLevel.ORANGE: 2, A
 STAGE_GROUPS = ("old", "5", "6", "nev", "other")  # the columns of the alert-day table
 
 
-def compliant_q(prefix=""):
-    """Passages by a 国五-and-above or new-energy vehicle: what the A/B grade counts as compliant."""
-    return Q(**{f"{prefix}stage__in": CLEAN_STAGES}) | Q(**{f"{prefix}fuel__in": NEW_ENERGY_FUELS})
-
-
 def zone_of(site):
     return ZoneInfo(site.time_zone or settings.TIME_ZONE)
 

@@ -201,10 +201,6 @@ def plate_kind_label(kind):
     }[kind]
 
 
-def is_new_energy_plate(plate):
-    return plate_kind(normalize_plate(plate)) in (PlateKind.NEV_SMALL, PlateKind.NEV_LARGE)
-
-
 # ---------------------------------------------------------------- VIN
 
 

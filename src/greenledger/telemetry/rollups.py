@@ -139,16 +139,6 @@ def refresh(touched, conn=None):
     refresh_quarters(points, {(p.pk, floor_quarter(ts)) for p, stamps in touched.items() for ts in stamps}, conn)
 
 
-def refresh_point(point, timestamps):
-    refresh({point: timestamps})
-
-
-def refresh_batch(new, conn=None):
-    """``new`` maps a MeasuringPoint to ``[(ts, value)]`` of stored good readings (kept for callers
-    of the earlier in-memory merge; the values are not needed any more)."""
-    refresh({point: [ts for ts, _value in readings] for point, readings in new.items()}, conn)
-
-
 # Set-based refresh ------------------------------------------------------------------------------
 
 
@@ -370,18 +360,3 @@ def _reader(conn):
             value = fromiso(value)
         return value.replace(tzinfo=utc) if value.tzinfo is None else value.astimezone(utc)
     return read
-
-
-def refresh_coarse(point, quarters):
-    """Recompute hours and days containing ``quarters`` from the 15-minute rollups."""
-    if quarters:
-        with connection.cursor() as cursor:
-            coarse(dialect(cursor), {point.pk: point}, [(point.pk, q) for q in quarters])
-
-
-def rebuild_coarse_from_quarters(points, start, end):
-    """Hours and days of ``points`` in [start, end) from the 15-minute rows (bulk demo loads)."""
-    for point in points:
-        quarters = list(Rollup15m.objects.filter(point_id=point.pk, bucket__gte=start, bucket__lt=end)
-                        .values_list("bucket", flat=True))
-        refresh_coarse(point, quarters)
