@@ -82,3 +82,11 @@ def ensure_permissions(*app_labels):
 
 def role_label(name):
     return ROLE_LABELS.get(name, name)
+
+
+def app_role_permissions():
+    """Every installed GreenLedger app's ``*_ROLE_PERMISSIONS`` dicts, from its ``roles`` module."""
+    from .extensions import app_modules
+
+    return [(config.label, value) for config, module in app_modules("roles") for name, value in vars(module).items()
+            if name.endswith("_ROLE_PERMISSIONS") and isinstance(value, dict)]
