@@ -18,30 +18,6 @@ from .factors import FactorNotFound, select_factor
 from .models import ActivityRecord, AnomalyEmission, GreenCertificate, Origin, ProductionOutput, SiteCarbonProfile
 
 
-@transaction.atomic
-def insert_sealed(objects):
-    """Insert many new ledger rows of one model and seal each, in this transaction.
-
-    The same leaves ``SealedModel.save`` would write (canonical JSON re-read from the database),
-    appended to the evidence log in one batch instead of one locked append per row: how a monthly
-    import of a thousand meters stays fast.
-    """
-    from greenledger.evidence import canonical, merkle, tree
-
-    if not objects:
-        return []
-    model = type(objects[0])
-    model.objects.bulk_create(objects)
-    pks = [obj.pk for obj in objects]
-    pk_name = model._meta.pk.attname
-    rows = {row[pk_name]: row for row in canonical.rows(model, pks=pks)}
-    table = canonical.table_label(model)
-    tree.append_leaves([(table, str(pk), merkle.leaf_hash(canonical.record_bytes(model, rows[pk]))) for pk in pks])
-    for obj in objects:
-        obj._state.adding = False
-    return objects
-
-
 def profile_of(site) -> SiteCarbonProfile:
     profile = SiteCarbonProfile.objects.filter(site=site).first()
     return profile or SiteCarbonProfile(site=site)

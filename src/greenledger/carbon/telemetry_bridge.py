@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo
 from django.db import transaction
 from django.utils import timezone
 
+from greenledger.evidence.services import insert_sealed
+
 from .activities import TELEMETRY_QUANTITIES, UnitError, convert, normalise_unit
 from .models import ActivityRecord, Origin
 from . import services
@@ -115,7 +117,7 @@ def import_consumption(site, start, end, points=None, user=None):
             correction_reason="telemetry rollups changed (late data)" if current else ""))
         if current is not None:
             corrected.append(current.pk)
-    services.insert_sealed(new)
+    insert_sealed(new)
     ActivityRecord.objects.filter(pk__in=corrected).update(superseded=True)
     return len(new), unchanged
 

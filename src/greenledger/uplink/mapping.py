@@ -138,10 +138,22 @@ def source_of(kind, record):
 
 
 def _passage_source(passage):
-    fields = {f.attname: getattr(passage, f.attname) for f in passage._meta.concrete_fields}
-    fields.update(gate_code=passage.gate.code, gate_name=passage.gate.name, lane_code=passage.lane.code,
-                  id=str(passage.pk))
-    return fields
+    return passage_sources([passage.pk])[str(passage.pk)]
+
+
+def passage_sources(ids):
+    """Source dicts of many passages in one ``values()`` query, by passage id text (no model instances:
+    the worker maps a whole claimed batch at once)."""
+    from greenledger.gate.models import Passage
+
+    names = [f.attname for f in Passage._meta.concrete_fields]
+    sources = {}
+    for row in Passage.objects.filter(pk__in=ids).values(*names, "gate__code", "gate__name", "lane__code"):
+        row["gate_code"], row["gate_name"], row["lane_code"] = (row.pop("gate__code"), row.pop("gate__name"),
+                                                                row.pop("lane__code"))
+        row["id"] = str(row["id"])
+        sources[row["id"]] = row
+    return sources
 
 
 def _image_source(attachment):
