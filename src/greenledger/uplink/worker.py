@@ -112,18 +112,19 @@ def build_payload(item):
 
 
 def prepare_payloads(items):
-    """Build the bodies of a batch's new passages with one query and keep them (one ``executemany``)."""
+    """Build the bodies of a batch's new passages with one query.
+
+    A body is stored on the item with the outcome of its first attempt (acknowledged, dead or
+    retried), in the statement that records the outcome; from then on the item always sends it.
+    """
     fresh = [i for i in items if i.payload is None and i.kind == Kind.PASSAGE]
     if not fresh:
         return
     sources = mapping.passage_sources([i.record_id for i in fresh])
-    ready = []
     for item in fresh:
         source = sources.get(str(uuid.UUID(item.record_id)))
         if source is not None:
             item.payload = mapping.map_fields(item.platform, item.kind, source)
-            ready.append(item)
-    update_each(ready, ["payload"])
 
 
 def envelope(item, backfilled):
@@ -251,7 +252,6 @@ class Worker:
         try:
             if item.payload is None:
                 item.payload = build_payload(item)
-                OutboxItem.objects.filter(pk=item.pk, claim_token=item.claim_token).update(payload=item.payload)
             backfilled = is_backfilled(item, circuit, now)
             body = envelope(item, backfilled)
             receipt_id, duplicate = client.send_record(body)
@@ -315,7 +315,7 @@ class Worker:
         with transaction.atomic():
             OutboxItem.objects.filter(pk=item.pk, claim_token=item.claim_token).update(
                 state=State.DEAD, attempts=item.attempts + 1, sent_at=now, last_error=message[:2000],
-                claim_token=None, claimed_until=None)
+                claim_token=None, claimed_until=None, payload=item.payload)
             self._log(item.platform_id, item, Outcome.REJECTED, exc.status, started, now, message)
 
     def _retry(self, item, circuit, exc, now, started):
@@ -323,7 +323,7 @@ class Worker:
         with transaction.atomic():
             OutboxItem.objects.filter(pk=item.pk, claim_token=item.claim_token).update(
                 state=State.QUEUED, attempts=item.attempts + 1, sent_at=now, last_error=str(exc)[:2000],
-                next_attempt_at=wait_until, claim_token=None, claimed_by="", claimed_until=None)
+                next_attempt_at=wait_until, claim_token=None, claimed_by="", claimed_until=None, payload=item.payload)
             outcome = Outcome.AUTH if isinstance(exc, AuthFailed) else Outcome.TRANSIENT
             self._log(item.platform_id, item, outcome, exc.status, started, now, str(exc))
 
@@ -383,7 +383,7 @@ class Worker:
 
 
 _ACKED_COLUMNS = ("state", "acked_at", "sent_at", "receipt_id", "backfilled", "attempts", "claim_token",
-                  "claimed_until", "last_error")
+                  "claimed_until", "last_error", "payload")
 
 
 def _mark_acked(acks):
@@ -395,10 +395,11 @@ def _mark_acked(acks):
 
 
 def update_each(items, columns):
-    """Write ``columns`` of each outbox item: one prepared ``UPDATE`` run for all rows (``executemany``).
+    """Write ``columns`` of each outbox item, each row its own values, in one round trip.
 
     ``bulk_update`` builds a ``CASE`` per column and row, which costs more CPU than delivering the
-    records; this statement is compiled from the model's column names and values are prepared as
+    records. On PostgreSQL one ``UPDATE … FROM (VALUES …)``; elsewhere one prepared ``UPDATE`` run
+    for every row (``executemany``: SQLite has no network round trip to save). Values are prepared as
     ``save()`` prepares them.
     """
     if not items:
@@ -406,12 +407,20 @@ def update_each(items, columns):
     quote = connection.ops.quote_name
     meta = OutboxItem._meta
     fields = [meta.get_field(name) for name in columns]
-    assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
-    sql = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(meta.pk.column)} = %s"
     rows = [[field.get_db_prep_save(getattr(item, field.attname), connection) for field in fields] + [item.pk]
             for item in items]
+    table, pk = quote(meta.db_table), quote(meta.pk.column)
     with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
+        if connection.vendor == "postgresql":
+            names = [f"c{n}" for n in range(len(fields))]
+            assignments = ", ".join(f"{quote(field.column)} = v.{name}::{field.cast_db_type(connection)}"
+                                    for field, name in zip(fields, names))
+            placeholders = ", ".join(["(" + ", ".join(["%s"] * (len(fields) + 1)) + ")"] * len(rows))
+            cursor.execute(f"UPDATE {table} SET {assignments} FROM (VALUES {placeholders}) AS v({', '.join(names)}, "
+                           f"id) WHERE {table}.{pk} = v.id::bigint", [value for row in rows for value in row])
+        else:
+            assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
+            cursor.executemany(f"UPDATE {table} SET {assignments} WHERE {pk} = %s", rows)
 
 
 def _config_key(platform):
