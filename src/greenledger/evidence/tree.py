@@ -13,6 +13,7 @@ from greenledger.evidence import merkle
 from greenledger.evidence.models import Leaf, LogHead, Node, node_key
 
 BULK_BATCH = 2000
+MULTI_ROW = 500  # rows per multi-row INSERT on PostgreSQL
 
 
 def locked_head(using=None) -> LogHead:
@@ -72,10 +73,17 @@ def _lock_frontier(cursor, connection, using) -> merkle.Frontier:
 
 def _write(cursor, connection, leaves, nodes):
     for kind, rows in (("insert_leaf", leaves), ("insert_node", nodes)):
+        sql = _sql(connection, kind)
         if len(rows) == 1:
-            cursor.execute(_sql(connection, kind), rows[0])
-        elif rows:
-            cursor.executemany(_sql(connection, kind), rows)
+            cursor.execute(sql, rows[0])
+        elif rows and connection.vendor == "postgresql":
+            # one multi-row INSERT rather than a statement per row for the server to parse and plan
+            head, _values, one_row = sql.rpartition(" VALUES ")
+            for start in range(0, len(rows), MULTI_ROW):
+                part = rows[start:start + MULTI_ROW]
+                cursor.execute(f"{head} VALUES {', '.join([one_row] * len(part))}", [v for row in part for v in row])
+        elif rows:  # SQLite: the driver reuses one prepared statement, and there is no round trip to save
+            cursor.executemany(sql, rows)
 
 
 def _sql(connection, kind) -> str:

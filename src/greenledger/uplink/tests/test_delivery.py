@@ -57,6 +57,7 @@ def test_worker_delivers_in_order_and_seals_a_receipt_per_record(site, platform,
     assert item.state == State.ACKED and item.receipt_id == receipts[0].receipt_id and item.backfilled is False
     sent = simulator.state.records[("GL-TEST", str(passages[0].pk))]
     assert sent["data"]["carColour"] == "2" and sent["data"]["passType"] == "1" and sent["uploadType"] == "1"
+    assert item.payload == sent["data"]  # the body sent is kept with its acknowledgement
 
 
 def test_queueing_an_image_does_not_read_its_passage_again(site, platform):
