@@ -15,7 +15,8 @@ class PlatformForm(forms.ModelForm):
         model = Platform
         fields = ["site", "code", "name", "profile", "base_url", "app_id", "enterprise_code", "app_secret_ref",
                   "private_key_ref", "platform_public_key", "field_map", "code_tables", "heartbeat_seconds",
-                  "realtime_seconds", "deadline_minutes", "backlog_alarm_minutes", "pull_instructions",
+                  "realtime_seconds", "deadline_minutes", "backlog_alarm_minutes", "send_measure_records",
+                  "send_emission_reports", "pull_instructions",
                   "pull_seconds", "timeout_seconds", "enabled"]
         widgets = {"platform_public_key": forms.Textarea(attrs={"rows": 4}),
                    "field_map": forms.Textarea(attrs={"rows": 6}), "code_tables": forms.Textarea(attrs={"rows": 6})}

@@ -31,6 +31,7 @@ DEFAULT_CODE_TABLES = {
     "direction": {"in": "1", "out": "2"},
     "decision": {"pass": "1", "block": "0", "manual": "2"},
     "alert_level": {"none": "0", "yellow": "3", "orange": "2", "red": "1"},
+    "yes_no": {"True": "1", "False": "0", "None": ""},
 }
 
 _REGISTRY_COMMON = {
@@ -68,6 +69,18 @@ DEFAULT_FIELD_MAP = {
         "machineType": "machine_type", "model": "model", "maker": "maker", "ratedPower": "rated_power_kw",
         "productionDate": "production_date", "disclosureNo": "disclosure_no",
     },
+    Kind.MEASURE_RECORD: {
+        "entNo": "$enterprise_code", "recordNo": "id", "measureCode": "measure_code", "measureName": "measure_name",
+        "measureType": "measure_type", "stageName": "stage_name", "equipmentCode": "equipment_code",
+        "execTime": "occurred_at", "recordTime": "recorded_at", "executor": "executor_name", "params": "values",
+        "compliant": "compliant|yes_no", "remarks": "remarks", "batchNo": "batch_no", "lateEntry": "is_late|yes_no",
+        "outsourced": "outsourced|yes_no", "correctsRecordNo": "corrects_id", "correctionReason": "correction_reason",
+    },
+    Kind.EMISSION_REPORT: {
+        "entNo": "$enterprise_code", "reportNo": "id", "periodStart": "period_start", "periodEnd": "period_end",
+        "asOf": "as_of", "issuedTime": "issued_at", "totals": "content.totals", "factors": "content.factors",
+        "checkpointSize": "checkpoint_size", "checkpointRoot": "checkpoint_root",
+    },
 }
 # Fields the simulator (and, by default, the generic profile) requires per kind.
 REQUIRED = {
@@ -76,6 +89,8 @@ REQUIRED = {
     Kind.VEHICLE: ("carNo", "carColour"),
     Kind.IN_PLANT_VEHICLE: ("registrationCode",),
     Kind.MACHINE: ("registrationCode",),
+    Kind.MEASURE_RECORD: ("recordNo", "measureCode", "execTime"),
+    Kind.EMISSION_REPORT: ("reportNo", "periodStart", "periodEnd"),
 }
 
 
@@ -132,6 +147,10 @@ def source_of(kind, record):
         return _passage_source(record)
     if kind == Kind.PASSAGE_IMAGE:
         return _image_source(record)
+    if kind == Kind.MEASURE_RECORD:
+        return _measure_record_source(record)
+    if kind == Kind.EMISSION_REPORT:
+        return {f.attname: getattr(record, f.attname) for f in record._meta.concrete_fields} | {"id": str(record.pk)}
     from greenledger.gate.registry import ledger_fields
 
     return {**ledger_fields(record), "updated_at": record.updated_at}
@@ -154,6 +173,15 @@ def passage_sources(ids):
         row["id"] = str(row["id"])
         sources[row["id"]] = row
     return sources
+
+
+def _measure_record_source(record):
+    fields = {f.attname: getattr(record, f.attname) for f in record._meta.concrete_fields}
+    fields.update(id=str(record.pk), corrects_id=str(record.corrects_id or ""), measure_code=record.measure.code,
+                  measure_name=record.measure.name, measure_type=record.measure.measure_type,
+                  stage_name=record.stage.name, executor_name=record.executor.name,
+                  equipment_code=record.equipment.code if record.equipment_id else "")
+    return fields
 
 
 def _image_source(attachment):

@@ -70,6 +70,12 @@ class Platform(models.Model):
         help_text=_("A record counts as uploaded for the rate when acknowledged within this time"))
     backlog_alarm_minutes = models.PositiveIntegerField(_("alarm when the oldest pending record is older than (min)"),
                                                         default=60)
+    send_measure_records = models.BooleanField(
+        _("send measure execution records"), default=False,
+        help_text=_("Only where this regulator asks for the measure ledger (措施执行台账)"))
+    send_emission_reports = models.BooleanField(
+        _("send issued emission reports"), default=False,
+        help_text=_("Only where this regulator asks for carbon figures"))
     pull_instructions = models.BooleanField(_("pull control measures"), default=True)
     pull_seconds = models.PositiveIntegerField(_("pull interval (s)"), default=300)
     timeout_seconds = models.PositiveIntegerField(_("request timeout (s)"), default=10)
@@ -99,10 +105,13 @@ class Kind(models.TextChoices):
     VEHICLE = "vehicle", _("Road vehicle")
     IN_PLANT_VEHICLE = "in_plant_vehicle", _("In-plant vehicle")
     MACHINE = "machine", _("Non-road machine")
+    MEASURE_RECORD = "measure_record", _("Measure execution record")
+    EMISSION_REPORT = "emission_report", _("Emission report")
     HEARTBEAT = "heartbeat", _("Heartbeat")
 
 
-RECORD_KINDS = (Kind.PASSAGE, Kind.VEHICLE, Kind.IN_PLANT_VEHICLE, Kind.MACHINE)
+RECORD_KINDS = (Kind.PASSAGE, Kind.VEHICLE, Kind.IN_PLANT_VEHICLE, Kind.MACHINE, Kind.MEASURE_RECORD,
+                Kind.EMISSION_REPORT)
 
 
 class State(models.TextChoices):

@@ -9,7 +9,9 @@ writes the record — if the record rolls back, so does its upload:
 - a road vehicle, in-plant vehicle or machine saved while *approved* (registration approved, or an
   approved registration changed). Pending and rejected registrations are not the regulator's
   business until they are approved. A change while an earlier change still waits unsent is
-  folded into it: the body is built at the first attempt, from the registration as it is then.
+  folded into it: the body is built at the first attempt, from the registration as it is then;
+- a new measure execution record (措施执行台账) or an issued emission report, only for the platforms
+  whose regulator asks for them (``send_measure_records`` / ``send_emission_reports``).
 
 :func:`reupload` queues a period again on demand (重新上传); the platform deduplicates by record id.
 """
@@ -35,6 +37,19 @@ def connect_signals():
     post_save.connect(on_attachment_saved, sender=Attachment, dispatch_uid="uplink-attachment")
     for model in (Vehicle, InPlantVehicle, Machine):
         post_save.connect(on_registry_saved, sender=model, dispatch_uid=f"uplink-{model._meta.model_name}")
+    for model, _kind in _opt_in_models():
+        post_save.connect(on_opt_in_record_saved, sender=model, dispatch_uid=f"uplink-{model._meta.model_name}")
+
+
+def _opt_in_models():
+    """Ledger records sent only to platforms that ask for them: (model, kind)."""
+    from greenledger.carbon.models import EmissionReport
+    from greenledger.measures.models import ExecutionRecord
+
+    return ((ExecutionRecord, Kind.MEASURE_RECORD), (EmissionReport, Kind.EMISSION_REPORT))
+
+
+OPT_IN_FLAGS = {Kind.MEASURE_RECORD: "send_measure_records", Kind.EMISSION_REPORT: "send_emission_reports"}
 
 
 def on_passage_saved(sender, instance, created, raw=False, **kwargs):
@@ -56,6 +71,22 @@ def on_registry_saved(sender, instance, created, raw=False, **kwargs):
     if raw or not instance.approved:
         return
     enqueue_registry(instance)
+
+
+def on_opt_in_record_saved(sender, instance, created, raw=False, **kwargs):
+    if created and not raw:
+        enqueue_record(instance, dict(_opt_in_models())[sender])
+
+
+def enqueue_record(record, kind, *, reupload=False):
+    """Queue a new measure record or emission report for the site's platforms that ask for its kind."""
+    platforms = Platform.objects.filter(site_id=record.site_id, enabled=True, **{OPT_IN_FLAGS[kind]: True})
+    produced = getattr(record, "recorded_at", None) or getattr(record, "issued_at")
+    occurred = getattr(record, "occurred_at", None) or produced
+    return OutboxItem.objects.bulk_create([
+        OutboxItem(platform=platform, kind=kind, record_table=_table(record), record_id=str(record.pk),
+                   occurred_at=occurred, produced_at=produced, reupload=reupload, next_attempt_at=_due_from(produced))
+        for platform in platforms.only("id")])
 
 
 def _passage_model():
