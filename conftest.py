@@ -112,7 +112,11 @@ def browser():
 
 
 def restore_roles():
-    """Transactional tests flush the database, and with it the role groups the migrations made."""
+    """Transactional tests flush the database, and with it what the migrations seeded: the role
+    groups, the emission factor library and the default gate rule sets. Put them back (each seed is
+    safe to repeat), so a later test does not depend on running before the first flush."""
+    import importlib
+
     from django.apps import apps
 
     from greenledger.core.roles import app_role_permissions, ensure_permissions, sync_roles
@@ -122,3 +126,9 @@ def restore_roles():
     sync_roles(apps)
     for _label, perms in granted:
         sync_roles(apps, perms)
+    for module, function in (("greenledger.carbon.migrations.0002_seed_factors", "seed"),
+                             ("greenledger.carbon.migrations.0004_steam_factor", "add_steam_factor")):
+        getattr(importlib.import_module(module), function)(apps, None)
+    from greenledger.gate.rulesets import load_defaults
+
+    load_defaults()

@@ -127,3 +127,29 @@ def _mount():
 
 
 _mount()
+
+
+# Endpoints that manage their own transactions, exempt from ATOMIC_REQUESTS (by URL name). The
+# camera push decides from reads and writes in one short ``atomic()`` of its own: held for the
+# whole request, the transaction would keep SQLite's write lock (IMMEDIATE) while the push is parsed
+# and decided, and every other push would queue behind it. The ping touches no database at all.
+NON_ATOMIC_URL_NAMES = {"gate_camera_event", "gate_ping"}
+
+
+def urls():
+    """The API's URL patterns for the root URLconf, with :data:`NON_ATOMIC_URL_NAMES` exempted."""
+    patterns, app_name, namespace = api.urls
+    _exempt(patterns)
+    return patterns, app_name, namespace
+
+
+def _exempt(patterns):
+    from django.db import DEFAULT_DB_ALIAS
+    from django.urls import URLResolver
+
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            _exempt(pattern.url_patterns)
+        elif pattern.name in NON_ATOMIC_URL_NAMES:
+            pattern.callback._non_atomic_requests = {DEFAULT_DB_ALIAS}
+

@@ -5,7 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 
-from greenledger.api import api
+from greenledger import api
 from greenledger.core import views as core_views
 
 urlpatterns = [
@@ -18,7 +18,7 @@ urlpatterns = [
     path("carbon/", include("greenledger.carbon.urls")),
     path("gate/", include("greenledger.gate.urls")),
     path("uplink/", include("greenledger.uplink.urls")),
-    path("api/", api.urls),
+    path("api/", api.urls()),
     path("admin/", admin.site.urls),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -65,6 +65,23 @@ def test_china_iv_truck_is_blocked_in_orange_alert_and_passes_on_a_normal_day(cl
     assert blocked.alert_level == "orange" and "国四" in blocked.reason or "IV" in blocked.reason
 
 
+def test_a_push_is_decided_outside_any_request_transaction(client, site, gate, token, monkeypatch):
+    """ATOMIC_REQUESTS would hold SQLite's write lock while the push is parsed and decided: the camera
+    endpoint is exempt and writes in its own short transaction."""
+    from django.db import connection
+
+    from greenledger.gate import rules
+
+    depth_here = len(connection.atomic_blocks)  # the test's own transaction
+    seen = []
+    decide = rules.decide
+    monkeypatch.setattr(rules, "decide", lambda *a, **kw: seen.append(len(connection.atomic_blocks)) or decide(*a, **kw))
+    make_vehicle(site, "苏D12345")
+    body, ctype = zhenshi_payload("苏D12345", plate_id=3, images=False)
+    assert zhenshi_answer(push(client, "test-site-main-in", body, ctype, token))["info"] == "ok"
+    assert seen == [depth_here] and Passage.objects.count() == 1
+
+
 def test_repeated_push_is_stored_once_and_gets_the_same_reply(client, site, gate, token):
     make_vehicle(site, "苏D12345")
     body, ctype = zhenshi_payload("苏D12345", plate_id=9)
