@@ -5,7 +5,9 @@ re-reads the row inside the inserting transaction, hashes its canonical JSON as 
 leaf, and appends the leaf to the log; if anything fails the insert rolls back with it.
 """
 
+import contextlib
 import datetime
+import threading
 from dataclasses import dataclass
 
 from django.db import router, transaction
@@ -32,6 +34,10 @@ def seal(instance, using=None) -> Leaf:
     using = using or instance._state.db or router.db_for_write(model)
     if instance.pk is None:
         raise SealError(f"{model._meta.label} must be saved before it is sealed")
+    waiting = getattr(_together, "rows", None)
+    if waiting is not None and _together.using == using:
+        waiting.append((model, instance.pk))  # sealing_together() appends it when its block ends
+        return None
     with transaction.atomic(using=using, savepoint=False):
         record = canonical.read_record(model, instance.pk, using)
         if record is None:
@@ -47,6 +53,52 @@ def seal(instance, using=None) -> Leaf:
         )
     leaf._state.adding, leaf._state.db = False, using
     return leaf
+
+
+_together = threading.local()
+
+
+@contextlib.contextmanager
+def sealing_together(using=None):
+    """Seal the ledger rows saved inside the block with one append to the log, when the block ends.
+
+    Each ``SealedModel.save`` in the block inserts its row at once; the leaves are appended at the
+    end of the block, in the order the rows were saved, inside the same transaction (rows and leaves
+    still commit or roll back together) and under one lock of the log head instead of one per row:
+    a camera push writes four sealed rows. ``seal()`` returns None inside the block. A nested block
+    belongs to the outer one. Use it inside the caller's ``transaction.atomic()`` (it adds no
+    savepoint of its own): an error in the block rolls back that transaction.
+    """
+    using = using or router.db_for_write(Leaf)
+    if getattr(_together, "rows", None) is not None:
+        yield
+        return
+    _together.rows, _together.using = [], using
+    try:
+        with transaction.atomic(using=using, savepoint=False):
+            yield
+            rows, _together.rows = _together.rows, None
+            _append_rows(rows, using)
+    finally:
+        _together.rows = None
+
+
+def _append_rows(rows, using):
+    """Append the leaves of saved rows ``[(model, pk), …]`` in order: one read per model, one append."""
+    if not rows:
+        return
+    stored = {}
+    for model in {model for model, _pk in rows}:
+        pk_name = model._meta.pk.attname
+        pks = [pk for m, pk in rows if m is model]
+        stored[model] = {row[pk_name]: row for row in canonical.rows(model, using, pks=pks)}
+    entries = []
+    for model, pk in rows:
+        row = stored[model].get(pk)
+        if row is None:
+            raise SealError(f"{model._meta.label} {pk} is not in the database")
+        entries.append((canonical.table_label(model), str(pk), merkle.leaf_hash(canonical.record_bytes(model, row))))
+    tree.append_leaves(entries, using)
 
 
 def insert_sealed(objects, using=None) -> list:

@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 from greenledger.core.attachments import attach
 from greenledger.core.models import NotificationLevel
 from greenledger.core.notifications import notify
+from greenledger.evidence.services import sealing_together
 
 from . import rules
 from .adapters import CameraPush, Outcome, PushError, adapter_for, guess_protocol
@@ -64,7 +65,7 @@ def record_passage(*, lane, plate, plate_color, occurred_at, direction, confiden
     passage = decided_passage(lane=lane, plate=plate, plate_color=plate_color, occurred_at=occurred_at,
                               direction=direction, confidence=confidence, camera=camera, event=event, cargo=cargo,
                               open_barrier=open_barrier)
-    with transaction.atomic():
+    with transaction.atomic(), sealing_together():
         write_passage(passage, images, user)
     return passage
 
@@ -210,7 +211,7 @@ def _store_plate(camera, push, body, content_type):
         passage_id=passage.pk)
     passage.event = event
     try:
-        with transaction.atomic():
+        with transaction.atomic(), sealing_together():  # event, passage, snapshots: one append to the log
             event.save(force_insert=True)
             write_passage(passage, push.images)
     except IntegrityError:

@@ -106,19 +106,28 @@ def _due_from(recorded_at):
 
 def enqueue_passage(passage, *, reupload=False, platforms=None):
     platforms = platforms if platforms is not None else platforms_of(passage.site_id)
-    return OutboxItem.objects.bulk_create([
+    items = OutboxItem.objects.bulk_create([
         OutboxItem(platform=platform, kind=Kind.PASSAGE, record_table=_table(passage), record_id=str(passage.pk),
                    occurred_at=passage.occurred_at, produced_at=passage.recorded_at, reupload=reupload,
                    next_attempt_at=_due_from(passage.recorded_at))
         for platform in platforms])
+    # the snapshots attached next, in the same transaction, go after these items: keep them on the
+    # passage object so queueing each snapshot reads neither the platforms nor the items again
+    if all(item.pk is not None for item in items):  # (a driver that returns no ids: query as before)
+        passage._uplink_items = {item.platform_id: item for item in items}
+    return items
 
 
 def enqueue_image(attachment, passage, *, reupload=False, platforms=None):
+    queued = getattr(passage, "_uplink_items", None) if platforms is None and not reupload else None
+    if queued is not None:
+        platforms = [item.platform for item in queued.values()]
     platforms = platforms if platforms is not None else platforms_of(passage.site_id)
     items = []
     for platform in platforms:
-        parent = (OutboxItem.objects.filter(platform=platform, kind=Kind.PASSAGE, record_id=str(passage.pk))
-                  .order_by("-id").first())
+        parent = queued[platform.pk] if queued is not None else (
+            OutboxItem.objects.filter(platform=platform, kind=Kind.PASSAGE, record_id=str(passage.pk))
+            .order_by("-id").first())
         items.append(OutboxItem(platform=platform, kind=Kind.PASSAGE_IMAGE, record_table=_table(attachment),
                                 record_id=str(attachment.pk), after=parent, occurred_at=attachment.occurred_at,
                                 produced_at=attachment.recorded_at, reupload=reupload,

@@ -159,3 +159,31 @@ def test_concurrent_writers_build_one_consistent_tree(make_attachment):
     assert sorted(Leaf.objects.values_list("index", flat=True)) == list(range(60))
     report = verification.verify_log()
     assert report.ok, [str(p) for p in report.problems]
+
+
+def test_rows_sealed_together_get_the_same_leaves_in_order_under_one_head_lock(make_attachment):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    one_by_one = make_attachment()
+    with CaptureQueriesContext(connection) as queries, services.sealing_together():
+        together = [make_attachment() for _ in range(3)]
+        assert not Leaf.objects.filter(record_id__in=[str(a.pk) for a in together]).exists()  # not yet
+    leaves = list(Leaf.objects.filter(table="core.attachment").order_by("index"))
+    assert [leaf.record_id for leaf in leaves] == [str(a.pk) for a in [one_by_one, *together]]
+    for attachment, leaf in zip([one_by_one, *together], leaves):
+        assert bytes(leaf.leaf_hash) == merkle.leaf_hash(canonical.read_record(type(attachment), attachment.pk))
+    head_locks = [q["sql"] for q in queries.captured_queries if "evidence_loghead" in q["sql"] and
+                  q["sql"].startswith("SELECT")]
+    assert len(head_locks) == 1
+    assert services.tree_size() == leaves[-1].index + 1
+
+
+def test_rows_sealed_together_roll_back_with_their_leaves(make_attachment):
+    size = services.tree_size()
+    with pytest.raises(RuntimeError), transaction.atomic(), services.sealing_together():
+        make_attachment()
+        raise RuntimeError("the push failed after its first row")
+    assert services.tree_size() == size and not Leaf.objects.filter(index__gte=size).exists()
+    make_attachment()  # sealing one by one again once the block is over
+    assert services.tree_size() == size + 1

@@ -68,6 +68,18 @@ def test_queueing_an_image_does_not_read_its_passage_again(site, platform):
     assert not [q["sql"] for q in queries.captured_queries if 'FROM "gate_passage"' in q["sql"]]
 
 
+def test_snapshots_attached_with_their_passage_reuse_its_queue_lookups(site, platform):
+    with CaptureQueriesContext(connection) as queries, transaction.atomic():
+        passage = make_passage(site)
+        for caption in ("plate", "scene"):
+            attach(passage, ContentFile(tiny_png(), name=f"{caption}.png"), caption=caption)
+    images = OutboxItem.objects.filter(kind=Kind.PASSAGE_IMAGE)
+    assert images.count() == 2 and {i.after.record_id for i in images} == {str(passage.pk)}
+    reads = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT")]
+    assert len([sql for sql in reads if 'FROM "uplink_platform"' in sql]) == 1  # once, for the passage
+    assert not [sql for sql in reads if 'FROM "uplink_outboxitem"' in sql]
+
+
 def test_an_image_waits_for_its_passage_and_goes_after_it(site, platform, simulator):
     with transaction.atomic():
         passage = make_passage(site)
