@@ -84,20 +84,19 @@ def sealing_together(using=None):
 
 
 def _append_rows(rows, using):
-    """Append the leaves of saved rows ``[(model, pk), …]`` in order: one read per model, one append."""
+    """Append the leaves of saved rows ``[(model, pk), …]`` in order, with one append.
+
+    A block holds a few rows (a camera push: four): each is read with ``canonical.read_record``'s
+    query, compiled once per model, rather than compiling a ``values()`` query per model here.
+    """
     if not rows:
         return
-    stored = {}
-    for model in {model for model, _pk in rows}:
-        pk_name = model._meta.pk.attname
-        pks = [pk for m, pk in rows if m is model]
-        stored[model] = {row[pk_name]: row for row in canonical.rows(model, using, pks=pks)}
     entries = []
     for model, pk in rows:
-        row = stored[model].get(pk)
-        if row is None:
+        record = canonical.read_record(model, pk, using)
+        if record is None:
             raise SealError(f"{model._meta.label} {pk} is not in the database")
-        entries.append((canonical.table_label(model), str(pk), merkle.leaf_hash(canonical.record_bytes(model, row))))
+        entries.append((canonical.table_label(model), str(pk), merkle.leaf_hash(record)))
     tree.append_leaves(entries, using)
 
 
