@@ -29,6 +29,15 @@ def test_environmental_manager_logs_in_sees_chart_and_switches_language(live_ser
     )
     assert sum(series) >= 20
     assert page.locator("#chart-equipment canvas").count() == 1
+    # Chinese is drawn with the font shipped in the package when the machine has none of its own:
+    # its pieces for the characters on the page are served and loaded (none failed)
+    page.wait_for_function("() => [...document.fonts].some(f => f.family.replace(/\"/g, '') === 'Noto Sans SC'"
+                           " && f.status === 'loaded')")
+    assert not page.evaluate("() => [...document.fonts].filter(f => f.status === 'error').length")
+    # and the charts are told to use it (a canvas only uses a web font named to it)
+    assert "Noto Sans SC" in page.evaluate(
+        "() => echarts.getInstanceByDom(document.getElementById('chart-equipment')).getModel()"
+        ".get('textStyle').fontFamily")
     page.click("button[data-lang=en]")
     page.wait_for_load_state()
     assert "Dashboard" in page.inner_text("h1")
