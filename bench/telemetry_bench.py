@@ -187,6 +187,9 @@ def wait_subscribed(client, topic, probe, timeout=120):
     raise RuntimeError("the MQTT worker did not subscribe")
 
 
+AHEAD = 500  # MQTT messages the benchmark's publisher may be in front of the worker
+
+
 def mqtt_intake(env, site_code, readings, probe, per_message=100):
     import paho.mqtt.client as mqtt
     from django.db import connection
@@ -207,7 +210,14 @@ def mqtt_intake(env, site_code, readings, probe, per_message=100):
         before = mine.count()
         started = time.perf_counter()
         infos = []
+        stored = 0
         for i in range(0, len(readings), per_message):
+            # stay at most AHEAD messages in front of the worker: Mosquitto drops what exceeds its
+            # max_queued_messages (default 1000) for a subscriber that lags (see telemetry/mqtt.py)
+            while i // per_message - stored // per_message > AHEAD:
+                time.sleep(0.05)
+                connection.close()
+                stored = mine.count() - before
             infos.append(client.publish(f"{prefix}/{site_code}", json.dumps({"readings": readings[i:i + per_message]}),
                                         qos=1))
         for info in infos:

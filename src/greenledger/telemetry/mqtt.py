@@ -25,6 +25,11 @@ what was already stored. Readings are written in batches: every ``--batch`` mess
 ``--flush-ms`` milliseconds, whichever comes first. Lost connections are re-established
 automatically with back-off; subscriptions are renewed on every connect.
 
+Broker queue: Mosquitto keeps at most ``max_queued_messages`` (default 1000) QoS 1 messages waiting
+for a subscriber and **drops** the rest. A gateway replaying a long backlog faster than the workers
+store it (one worker: ~100 messages of 100 readings a second) overflows it; raise the limit in
+``mosquitto.conf`` (``max_queued_messages 100000``) or add workers with ``--group``.
+
 Access control is the broker's: give each gateway a user that may publish only under its site.
 """
 
