@@ -39,20 +39,20 @@ def seal(instance, using=None) -> Leaf:
         waiting.append((model, instance.pk))  # sealing_together() appends it when its block ends
         return None
     with transaction.atomic(using=using, savepoint=False):
-        record = canonical.read_record(model, instance.pk, using)
-        if record is None:
-            raise SealError(f"{model._meta.label} {instance.pk} is not in the database")
-        leaf = Leaf(
-            table=canonical.table_label(model),
-            record_id=str(instance.pk),
-            leaf_hash=merkle.leaf_hash(record),
-            sealed_at=timezone.now(),
-        )
-        [leaf.index] = tree.append_leaves(
-            [(leaf.table, leaf.record_id, leaf.leaf_hash)], using, leaf.sealed_at
-        )
+        table, record_id, leaf_hash = _leaf_entry(model, instance.pk, using)
+        leaf = Leaf(table=table, record_id=record_id, leaf_hash=leaf_hash, sealed_at=timezone.now())
+        [leaf.index] = tree.append_leaves([(table, record_id, leaf_hash)], using, leaf.sealed_at)
     leaf._state.adding, leaf._state.db = False, using
     return leaf
+
+
+def _leaf_entry(model, pk, using):
+    """(table, record id, leaf hash) of the row as stored now, read with ``canonical.read_record``'s
+    query (compiled once per model)."""
+    record = canonical.read_record(model, pk, using)
+    if record is None:
+        raise SealError(f"{model._meta.label} {pk} is not in the database")
+    return canonical.table_label(model), str(pk), merkle.leaf_hash(record)
 
 
 _together = threading.local()
@@ -84,20 +84,10 @@ def sealing_together(using=None):
 
 
 def _append_rows(rows, using):
-    """Append the leaves of saved rows ``[(model, pk), …]`` in order, with one append.
-
-    A block holds a few rows (a camera push: four): each is read with ``canonical.read_record``'s
-    query, compiled once per model, rather than compiling a ``values()`` query per model here.
-    """
-    if not rows:
-        return
-    entries = []
-    for model, pk in rows:
-        record = canonical.read_record(model, pk, using)
-        if record is None:
-            raise SealError(f"{model._meta.label} {pk} is not in the database")
-        entries.append((canonical.table_label(model), str(pk), merkle.leaf_hash(record)))
-    tree.append_leaves(entries, using)
+    """Append the leaves of saved rows ``[(model, pk), …]`` in order, with one append (a block holds
+    a few rows — a camera push four —, each read as ``seal`` reads it)."""
+    if rows:
+        tree.append_leaves([_leaf_entry(model, pk, using) for model, pk in rows], using)
 
 
 def insert_sealed(objects, using=None) -> list:

@@ -142,9 +142,7 @@ def map_fields(platform, kind, source):
 
 
 def source_of(kind, record):
-    """GreenLedger's fields of a record as a flat dict (``ledger`` nested for passages)."""
-    if kind == Kind.PASSAGE:
-        return _passage_source(record)
+    """GreenLedger's fields of a record as a flat dict (passages: :func:`passage_sources`, ``ledger`` nested)."""
     if kind == Kind.PASSAGE_IMAGE:
         return _image_source(record)
     if kind == Kind.MEASURE_RECORD:
@@ -154,10 +152,6 @@ def source_of(kind, record):
     from greenledger.gate.registry import ledger_fields
 
     return {**ledger_fields(record), "updated_at": record.updated_at}
-
-
-def _passage_source(passage):
-    return passage_sources([passage.pk])[str(passage.pk)]
 
 
 def passage_sources(ids):

@@ -122,7 +122,8 @@ def enqueue_image(attachment, passage, *, reupload=False, platforms=None):
     queued = getattr(passage, "_uplink_items", None) if platforms is None and not reupload else None
     if queued is not None:
         platforms = [item.platform for item in queued.values()]
-    platforms = platforms if platforms is not None else platforms_of(passage.site_id)
+    elif platforms is None:
+        platforms = platforms_of(passage.site_id)
     items = []
     for platform in platforms:
         parent = queued[platform.pk] if queued is not None else (

@@ -107,8 +107,13 @@ def record_of(item):
 
 def build_payload(item):
     """The mapped body of an item's record (kept on the item at the first attempt)."""
-    record = record_of(item)
-    return mapping.map_fields(item.platform, item.kind, mapping.source_of(item.kind, record))
+    if item.kind == Kind.PASSAGE:  # read as a batch's passages are (prepare_payloads)
+        source = mapping.passage_sources([item.record_id]).get(str(uuid.UUID(item.record_id)))
+        if source is None:
+            raise LookupError(f"passage {item.record_id} is not in the database")
+    else:
+        source = mapping.source_of(item.kind, record_of(item))
+    return mapping.map_fields(item.platform, item.kind, source)
 
 
 def prepare_payloads(items):
