@@ -115,7 +115,7 @@ def upsert(model, rows, conn=None):
             arrays = ", ".join(f"%s::{t}[]" for t in types)
             for i in range(0, len(rows), 10000):
                 cursor.execute(f"INSERT INTO {table} ({columns}) SELECT * FROM unnest({arrays}) {upsert_sql}",
-                               [list(c) for c in zip(*rows[i:i + 10000])])
+                               array_params(rows[i:i + 10000]))
             return
         adapt = _adapter(conn)
         one = "(" + ", ".join(["%s"] * len(COLUMNS)) + ")"
@@ -142,24 +142,76 @@ def refresh(touched, conn=None):
 # Set-based refresh ------------------------------------------------------------------------------
 
 
-def refresh_quarters(points, quarters, conn=None):
+def refresh_quarters(points, quarters, conn=None, new=None):
     """Recompute the 15-minute buckets ``quarters`` ({(point_id, bucket start)}) from raw, re-chain
     the deltas around them and recompute the hours and days holding them.
 
-    ``points`` maps every point id in ``quarters`` to its MeasuringPoint (``site`` loaded)."""
+    ``points`` maps every point id in ``quarters`` to its MeasuringPoint (``site`` loaded).
+    ``new`` ({point_id: [(ts, value)] in time order}), when given, holds the good readings just
+    stored: the points whose new readings all lie after their newest 15-minute row (live data) get
+    their 15-minute rows extended from these values (:func:`append_quarters`) instead of
+    recomputed from raw — the same figures, added in the same order."""
     if not quarters:
         return
     conn = conn or connection
-    keys = sorted(quarters)
     with conn.cursor() as cursor:
         sql = dialect(cursor)
+        appended = append_quarters(sql, points, new) if new else set()
+        done = {pid for pid, _bucket in appended}
+        keys = sorted(key for key in quarters if key[0] not in done)
         sql.aggregate(Rollup15m, None, [(pid, q, q + QUARTER) for pid, q in keys])
         cumulative = [key for key in keys if points[key[0]].cumulative]
         if cumulative:
             following = sql.next_quarters([key for key in cumulative if (key[0], key[1] + QUARTER) not in quarters])
             chain_deltas(sql, sorted(set(cumulative) | set(following)))
             keys = sorted(set(keys) | set(following))
-        coarse(sql, points, keys)
+        coarse(sql, points, sorted(set(keys) | appended))
+
+
+def append_quarters(sql, points, new):
+    """Extend the 15-minute rows of the points whose new readings all lie after their newest row.
+
+    ``new`` is {point_id: [(ts, value)] in time order}. A point's newest row is extended (count,
+    sum added value after value, min/max, last reading, delta) and the buckets after it are new;
+    its delta counts from the last value of the row before it, as a recompute does. Returns the
+    (point_id, bucket) keys written; points with a reading at or before their newest row's last
+    reading (backfill, late data) are left to the recompute from raw."""
+    latest = sql.latest_quarters(sorted(new))
+    rows = []
+    for pid, readings in new.items():
+        newest, before = latest.get(pid, (None, None))
+        if newest is not None and newest[8] >= readings[0][0]:
+            continue
+        cumulative = points[pid].cumulative
+        previous = newest[9] if newest is not None else None  # last value before the first new bucket
+        row, end = None, None
+        for ts, value in readings:
+            if row is None or ts >= end:
+                if row is not None:
+                    rows.append(row)
+                    previous = row[9]
+                bucket = floor_quarter(ts)
+                end = bucket + QUARTER
+                if newest is not None and newest[1] == bucket:  # the newest row goes on
+                    row, previous = list(newest), (before[9] if before is not None else None)
+                    row[2] += 1
+                    row[3] += value
+                    row[4], row[5] = min(row[4], value), max(row[5], value)
+                else:
+                    row = [pid, bucket, 1, 0.0 + value, value, value, ts, value, ts, value, None]
+            else:
+                row[2] += 1
+                row[3] += value
+                if value < row[4]:
+                    row[4] = value
+                if value > row[5]:
+                    row[5] = value
+            row[8], row[9] = ts, value
+            if cumulative:
+                row[10] = counter_delta(previous, row[7], value)
+        rows.append(row)
+    upsert(Rollup15m, rows, sql.cursor.db)
+    return {(row[0], row[1]) for row in rows}
 
 
 def coarse(sql, points, quarters):
@@ -216,6 +268,33 @@ class BaseSQL:
             self.cursor.execute(" UNION ALL ".join(selects), params)
             found = {record[0]: record[1:] for record in self.cursor.fetchall()}
             out += [found[n] for n in range(len(part))]
+        return out
+
+    def latest_quarters(self, point_ids):
+        """{point_id: (newest 15-minute row, the row before or None)}, rows as lists in COLUMNS order."""
+        table = Rollup15m._meta.db_table
+        found = []
+        for i in range(0, len(point_ids), self.chunk):
+            part = point_ids[i:i + self.chunk]
+            self.cursor.execute(" UNION ALL ".join(
+                [f"SELECT * FROM (SELECT {self.COLUMN_LIST} FROM {table} WHERE point_id = %s "
+                 "ORDER BY bucket DESC LIMIT 2)"] * len(part)), part)
+            found += self.cursor.fetchall()
+        return self.pairs(found)
+
+    def pairs(self, found):
+        read = self.read
+        out = {}
+        for record in found:
+            row = list(record)
+            row[1], row[6], row[8] = read(row[1]), read(row[6]), read(row[8])
+            newest, before = out.get(row[0], (None, None))
+            if newest is None:
+                out[row[0]] = (row, None)
+            elif row[1] > newest[1]:
+                out[row[0]] = (row, newest)
+            else:
+                out[row[0]] = (newest, row)
         return out
 
     def next_quarters(self, keys):
@@ -305,8 +384,15 @@ class PostgresSQL(BaseSQL):
             f"FROM unnest(%s::bigint[], %s::timestamptz[]) WITH ORDINALITY AS k(pid, b, n) "
             f"JOIN {table} r ON r.point_id = k.pid AND r.bucket = k.b "
             f"LEFT JOIN LATERAL (SELECT last_value FROM {table} p WHERE p.point_id = k.pid AND p.bucket < k.b "
-            f"ORDER BY p.bucket DESC LIMIT 1) p ON true ORDER BY k.n", [list(column) for column in zip(*keys)])
+            f"ORDER BY p.bucket DESC LIMIT 1) p ON true ORDER BY k.n", array_params(keys))
         return self.cursor.fetchall()
+
+    def latest_quarters(self, point_ids):
+        self.cursor.execute(
+            f"SELECT r.* FROM unnest(%s::bigint[]) AS k(pid) CROSS JOIN LATERAL (SELECT {self.COLUMN_LIST} "
+            f"FROM {Rollup15m._meta.db_table} WHERE point_id = k.pid ORDER BY bucket DESC LIMIT 2) AS r",
+            [array_literal(point_ids)])
+        return self.pairs(self.cursor.fetchall())
 
     def next_quarters(self, keys):
         if not keys:
@@ -314,7 +400,7 @@ class PostgresSQL(BaseSQL):
         self.cursor.execute(
             f"SELECT k.pid, (SELECT min(bucket) FROM {Rollup15m._meta.db_table} WHERE point_id = k.pid "
             f"AND bucket > k.b) AS following FROM unnest(%s::bigint[], %s::timestamptz[]) AS k(pid, b)",
-            [list(column) for column in zip(*keys)])
+            array_params(keys))
         return [(pid, bucket) for pid, bucket in self.cursor.fetchall() if bucket is not None]
 
     def set_deltas(self, changed):
@@ -322,7 +408,7 @@ class PostgresSQL(BaseSQL):
             self.cursor.execute(
                 f"UPDATE {Rollup15m._meta.db_table} r SET delta = k.delta FROM unnest(%s::float8[], %s::bigint[], "
                 f"%s::timestamptz[]) AS k(delta, pid, b) WHERE r.point_id = k.pid AND r.bucket = k.b",
-                [list(column) for column in zip(*changed)])
+                array_params(changed))
 
     def aggregate(self, target, source, spans):
         if not spans:
@@ -332,7 +418,31 @@ class PostgresSQL(BaseSQL):
         self.cursor.execute(
             f"INSERT INTO {target._meta.db_table} ({self.COLUMN_LIST}) SELECT k.pid, k.b, {body} "
             f"GROUP BY k.pid, k.b ORDER BY k.pid, k.b ON CONFLICT (point_id, bucket) DO UPDATE SET {self.UPDATES}",
-            [list(column) for column in zip(*spans)])
+            array_params(spans))
+
+
+def array_params(rows):
+    """PostgreSQL: one array parameter per column of ``rows`` (for ``unnest(%s::type[], …)``)."""
+    return [array_literal(column) for column in zip(*rows)]
+
+
+def array_literal(values):
+    """A list of numbers or aware datetimes as the text of a PostgreSQL array literal.
+
+    The connection binds parameters client side, quoting value after value: 400 rollup rows cost
+    about 9 ms that way, of which formatting the text here is a fraction. Other values are returned
+    as a list for the driver to quote."""
+    kinds = set(map(type, values))
+    kinds.discard(type(None))
+    if kinds <= {int, float}:
+        show = repr
+    elif kinds == {datetime.datetime} and all(v.tzinfo is not None for v in values if v is not None):
+        show = datetime.datetime.isoformat
+    else:
+        return list(values)
+    if None in kinds or any(v is None for v in values):
+        return "{" + ",".join(["NULL" if v is None else show(v) for v in values]) + "}"
+    return "{" + ",".join(map(show, values)) + "}"
 
 
 def _adapter(conn):

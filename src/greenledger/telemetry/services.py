@@ -105,7 +105,8 @@ def ingest(readings, source, site=None, topic="", received_at=None):
             update_status(stored, batch.repeated, received_at)
         if stored:
             detect_gaps({point: new.stamps for point, new in stored.items()}, previous_last)
-            rollups.refresh_quarters(batch.points, batch.quarters)
+            rollups.refresh_quarters(batch.points, batch.quarters,
+                                     new={point.pk: s.good for point, s in stored.items() if s.good})
     return result
 
 
@@ -127,7 +128,7 @@ def lock_points(point_ids):
         return
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(pg_advisory_xact_lock(7341, s.id)) FROM "
-                       "(SELECT id FROM unnest(%s::int[]) AS id ORDER BY id) AS s", [sorted(point_ids)])
+                       "(SELECT id FROM unnest(%s::int[]) AS id ORDER BY id) AS s", [rollups.array_literal(sorted(point_ids))])
 
 
 @dataclass
@@ -138,6 +139,7 @@ class Stored:
     last_ts: datetime.datetime
     last_value: float
     flagged: int
+    good: list  # (ts, value) of the good readings, oldest first
 
 
 def tally(batch, already, result):
@@ -156,10 +158,18 @@ def tally(batch, already, result):
             batch.conflicts.append((batch.indexes[position], {"point": point.code, "ts": ts.isoformat(), "v": value},
                                     point, ts, value, kept))
     stored = {}
+    good = Quality.GOOD
     for pid, where in positions.items():
-        last = max(where, key=stamps.__getitem__)
-        stored[batch.points[pid]] = Stored(sorted(stamps[i] for i in where), stamps[last], rows[last][2],
-                                           sum(1 for i in where if rows[i][3] != Quality.GOOD))
+        readings = sorted([(stamps[i], rows[i][2]) for i in where if rows[i][3] == good])
+        flagged = len(where) - len(readings)
+        if flagged:
+            every = sorted(stamps[i] for i in where)
+            last = max(where, key=stamps.__getitem__)
+            last_ts, last_value = stamps[last], rows[last][2]
+        else:
+            every = [ts for ts, _value in readings]
+            last_ts, last_value = readings[-1]
+        stored[batch.points[pid]] = Stored(every, last_ts, last_value, flagged, readings)
     result.stored = len(rows) - len(already)
     result.duplicates = sum(batch.repeated.values())
     result.flagged = sum(s.flagged for s in stored.values())
@@ -199,10 +209,16 @@ def update_status(stored, repeated, received_at):
         else:
             params.append([pid, adapt(new.last_ts), new.last_value, received, len(new.stamps), duplicates,
                            new.flagged])
+    if connection.vendor == "postgresql":  # one statement from one array per column
+        rows = ("SELECT * FROM unnest(%s::bigint[], %s::timestamptz[], %s::float8[], %s::timestamptz[], "
+                "%s::int[], %s::int[], %s::int[])")
+        run, params = "execute", rollups.array_params(params)
+    else:
+        rows, run = "VALUES (%s, %s, %s, %s, %s, %s, %s)", "executemany"
     with connection.cursor() as cursor:
-        cursor.executemany(
+        getattr(cursor, run)(
             "INSERT INTO telemetry_pointstatus (point_id, last_ts, last_value, last_received_at, readings, "
-            "duplicates, out_of_range) VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (point_id) DO UPDATE SET "
+            f"duplicates, out_of_range) {rows} ON CONFLICT (point_id) DO UPDATE SET "
             "last_value = CASE WHEN telemetry_pointstatus.last_ts IS NULL OR excluded.last_ts >= "
             "telemetry_pointstatus.last_ts THEN excluded.last_value ELSE telemetry_pointstatus.last_value END, "
             "last_ts = CASE WHEN telemetry_pointstatus.last_ts IS NULL OR excluded.last_ts >= "

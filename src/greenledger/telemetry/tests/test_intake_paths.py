@@ -75,6 +75,44 @@ def test_rollups_equal_a_python_recompute_to_the_last_bit(site):
     assert Reading.objects.filter(point=power, quality=Quality.OUT_OF_RANGE).exists()
 
 
+def test_live_batches_extend_the_newest_rows_with_the_same_figures(site, monkeypatch):
+    """Live data (every batch after the newest reading) extends the 15-minute rows in Python instead
+    of recomputing them from raw: buckets continued across batches, a counter reset, a point that
+    gets a late reading (which takes the recompute). The figures are the Python recompute's."""
+    rng = random.Random(11)
+    meter = make_point(site, code="E", quantity="electricity", cumulative=True, interval=60)
+    power = make_point(site, code="P", quantity="power", interval=60)
+    recomputed = []
+    original = rollups.SQLiteSQL.aggregate if connection.vendor == "sqlite" else rollups.PostgresSQL.aggregate
+
+    def spy(self, target, source, spans):
+        if target is Rollup15m and source is None:
+            recomputed.extend(pid for pid, _b, _e in spans)
+        return original(self, target, source, spans)
+
+    monkeypatch.setattr(rollups.SQLiteSQL if connection.vendor == "sqlite" else rollups.PostgresSQL, "aggregate", spy)
+    counter = 100.0
+    minute = 0
+    for batch in range(12):  # 7 minutes per batch: most buckets span two or three batches
+        readings = []
+        for _ in range(7):
+            counter = 3.25 if minute == 40 else counter + rng.uniform(0, 2.7)  # meter exchange at minute 40
+            readings.append((meter, at(2) + minute * MIN, counter))
+            readings.append((power, at(2) + minute * MIN + datetime.timedelta(seconds=31), rng.uniform(0, 900) / 7))
+            minute += 1
+        rng.shuffle(readings)
+        services.ingest(readings, "mqtt")
+    assert recomputed == []  # every batch took the extending path
+    services.ingest([(power, at(2) + 5 * MIN, 1 / 3)], "mqtt")  # a late reading: recomputed from raw
+    assert set(recomputed) == {power.pk}
+    for point in (meter, power):
+        quarters, hours, days = reference(point)
+        assert len(quarters) == 6
+        assert stored(Rollup15m, point) == quarters
+        assert stored(RollupHour, point) == hours
+        assert stored(RollupDay, point) == days
+
+
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="the SQLite statements")
 def test_sqlite_aggregates_walk_the_spans_in_order_without_a_sorter(site):
     """The time-ordered sums on SQLite rest on this plan: spans outer (rowid order, no temporary
