@@ -16,8 +16,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.parser import Parser
 from ninja.security import APIKeyHeader, HttpBearer, django_auth
 
+from greenledger.core import bulk
 from greenledger.core.models import ApiToken
 
 
@@ -45,6 +47,13 @@ class HeaderTokenAuth(APIKeyHeader):
         return TokenAuth().authenticate(request, key)
 
 
+class FastJSONParser(Parser):
+    """Request bodies read with orjson (see :mod:`greenledger.core.bulk`)."""
+
+    def parse_body(self, request):
+        return bulk.loads(request.body)
+
+
 def error_body(errors):
     return {"errors": errors}
 
@@ -61,6 +70,7 @@ api = NinjaAPI(
     # token was looked at; browsers send no Authorization header and fall through to the session.
     auth=[TokenAuth(), HeaderTokenAuth(), django_auth],
     urls_namespace="api",
+    parser=FastJSONParser(),
 )
 
 

@@ -18,9 +18,7 @@ work, kept lean because it runs for every reading:
   are still found and counted exactly.
 """
 
-import contextlib
 import datetime
-import gc
 import math
 from collections import defaultdict
 
@@ -35,6 +33,8 @@ except ImportError:  # SQLite-only installations
     class UniqueViolation(Exception):
         pass
 
+from greenledger.core.bulk import cycle_collector_paused  # noqa: F401 (intake.cycle_collector_paused)
+
 from . import rollups
 from .models import MeasuringPoint, Quality, Reading
 
@@ -44,23 +44,6 @@ FUTURE_TOLERANCE = datetime.timedelta(minutes=5)
 GOOD = Quality.GOOD
 INF = math.inf
 savepoint = getattr(transaction, "savepoint_create", None) or transaction.savepoint  # Django 6.1 renamed it
-
-
-@contextlib.contextmanager
-def cycle_collector_paused():
-    """Pause Python's cyclic garbage collector while a batch is handled.
-
-    A batch allocates tens of thousands of small tuples that live until it is stored; each
-    allocation threshold reached would make the collector walk them (and, now and then, the whole
-    heap) for nothing: the batch makes no reference cycles, and reference counting frees it. The
-    collector runs again as soon as the batch is done."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 # Reading ----------------------------------------------------------------------------------------

@@ -33,7 +33,6 @@ store it (one worker: ~100 messages of 100 readings a second) overflows it; rais
 Access control is the broker's: give each gateway a user that may publish only under its site.
 """
 
-import json
 import logging
 import queue
 import threading
@@ -44,6 +43,7 @@ from collections import defaultdict
 import paho.mqtt.client as mqtt
 from django.db import DatabaseError, close_old_connections, connection
 
+from greenledger.core import bulk
 from greenledger.core.models import Site
 
 from . import services
@@ -60,7 +60,7 @@ def subscription(prefix=PREFIX, group=None):
 
 def readings_of(point_code, payload):
     """Readings (dicts with point/ts/v) in one message; raises ValueError when unreadable."""
-    data = json.loads(payload)
+    data = bulk.loads(payload)
     if isinstance(data, bool):
         raise ValueError("a bare true/false is not a reading")
     if isinstance(data, (int, float)):

@@ -42,6 +42,8 @@ from django.db.models import Max, Min, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from greenledger.core.bulk import cycle_collector_paused
+
 from . import intake, partitions, rollups
 from .intake import COPY_MIN, FUTURE_TOLERANCE, Batch, Rejected, parse_ts, parse_value, unpack  # noqa: F401
 from .models import (
@@ -95,18 +97,18 @@ def ingest(readings, source, site=None, topic="", received_at=None):
     tz = ZoneInfo(site.time_zone) if site is not None and site.time_zone else ZoneInfo("Asia/Shanghai")
     items = readings if isinstance(readings, list) else list(readings)
     result = IngestResult()
-    with intake.cycle_collector_paused():
+    with cycle_collector_paused():
         batch = Batch(site, tz, timezone.now()).read(items)
-    with intake.cycle_collector_paused(), transaction.atomic():
-        previous_last = prepare(batch)
-        stored = tally(batch, intake.insert(batch, source, received_at), result)
-        record_errors(batch, result, site, source, topic, received_at)
-        if stored or batch.repeated:
-            update_status(stored, batch.repeated, received_at)
-        if stored:
-            detect_gaps({point: new.stamps for point, new in stored.items()}, previous_last)
-            rollups.refresh_quarters(batch.points, batch.quarters,
-                                     new={point.pk: s.good for point, s in stored.items() if s.good})
+        with transaction.atomic():
+            previous_last = prepare(batch)
+            stored = tally(batch, intake.insert(batch, source, received_at), result)
+            record_errors(batch, result, site, source, topic, received_at)
+            if stored or batch.repeated:
+                update_status(stored, batch.repeated, received_at)
+            if stored:
+                detect_gaps({point: new.stamps for point, new in stored.items()}, previous_last)
+                rollups.refresh_quarters(batch.points, batch.quarters,
+                                         new={point.pk: s.good for point, s in stored.items() if s.good})
     return result
 
 

@@ -40,6 +40,26 @@ def test_bulk_api_with_a_device_token(client, site):
     assert Reading.objects.count() == 3000
 
 
+def test_bulk_api_reads_nan_literals_and_bad_json_as_before(client, site):
+    """Bodies are read with orjson; one it refuses (a device's NaN literal) goes to the standard
+    library, so the reading is rejected on its own and the rest stored; broken JSON is a 400."""
+    import gc
+
+    make_point(site)
+    _token, secret = ApiToken.issue(name="网关", site=site, purpose="telemetry")
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
+    body = ('{"readings": [{"point": "FAN-01.freq", "ts": "%s", "v": NaN}, {"point": "FAN-01.freq", "ts": "%s", '
+            '"v": 31.5}, %s]}' % (recent(2).isoformat(), recent(1).isoformat(), ", ".join(
+                ['{"point": "FAN-01.freq", "ts": "%s", "v": 30}' % recent(10 + i).isoformat() for i in range(2000)])))
+    assert len(body) > 64 * 1024  # read with the cycle collector paused
+    result = post(client, body, **auth).json()
+    assert (result["stored"], result["rejected"]) == (2001, 1) and result["errors"][0]["rule"] == "number"
+    assert result["errors"][0]["field"] == "readings.0.v"
+    assert gc.isenabled()
+    broken = post(client, '{"readings": [', **auth)
+    assert broken.status_code == 400
+
+
 def test_device_token_needs_no_csrf_cookie(site):
     from django.test import Client
 
