@@ -11,7 +11,8 @@ In one run, against the same migrated database (PostgreSQL: the monthly-partitio
 1. raw driver: the readings inserted straight into ``telemetry_reading`` by the driver's bulk path
    (``sqlite3`` ``executemany`` / psycopg ``COPY``), no validation, no rollups: the ceiling;
 2. HTTP bulk: ``POST /api/telemetry/readings`` with 5,000 readings per request and a telemetry
-   device token, against a real server process (``greenledger runserver --noreload``, one client);
+   device token, against a real server process (gunicorn, one sync worker; one client posting
+   bodies encoded before the clock starts);
 3. MQTT: a real ``greenledger ingest-mqtt`` worker process fed through the Mosquitto on
    127.0.0.1:1883, gateway-style messages of 100 readings (``{"readings": [...]}``), timed from
    the first publish until the last reading is in the database (a probe reading is published
@@ -148,19 +149,27 @@ def wait_http(port, timeout=30):
 
 
 def http_bulk(env, secret, readings, batch=5000):
+    """One client posting the pre-built request bodies one after the other to one gunicorn worker
+    (the production server, docs/deploy.md); the bodies are encoded before the clock starts."""
     port = free_port()
-    server = subprocess.Popen([BIN / "greenledger", "runserver", "--noreload", f"127.0.0.1:{port}"], env=env,
+    server = subprocess.Popen([BIN / "gunicorn", "greenledger.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1",
+                               "--timeout", "300", "--no-control-socket"], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    bodies = [json.dumps({"readings": readings[i:i + batch]}).encode() for i in range(0, len(readings), batch)]
+
+    def post(body):
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/api/telemetry/readings", data=body, headers={
+            "Content-Type": "application/json", "Authorization": f"Bearer {secret}"})
+        with urllib.request.urlopen(request, timeout=300) as response:
+            return json.loads(response.read())
+
     try:
         wait_http(port)
+        post(json.dumps({"readings": []}).encode())  # warm-up: the worker imports the URL conf and the API
         stored = 0
         started = time.perf_counter()
-        for i in range(0, len(readings), batch):
-            body = json.dumps({"readings": readings[i:i + batch]}).encode()
-            request = urllib.request.Request(f"http://127.0.0.1:{port}/api/telemetry/readings", data=body, headers={
-                "Content-Type": "application/json", "Authorization": f"Bearer {secret}"})
-            with urllib.request.urlopen(request, timeout=300) as response:
-                stored += json.loads(response.read())["stored"]
+        for body in bodies:
+            stored += post(body)["stored"]
         elapsed = time.perf_counter() - started
     finally:
         server.terminate()
@@ -208,6 +217,7 @@ def mqtt_intake(env, site_code, readings, probe, per_message=100):
         wait_subscribed(client, f"{prefix}/{site_code}", probe)
         mine = Reading.objects.filter(source="mqtt").exclude(point__code=probe)
         before = mine.count()
+        messages = [json.dumps({"readings": readings[i:i + per_message]}) for i in range(0, len(readings), per_message)]
         started = time.perf_counter()
         infos = []
         stored = 0
@@ -218,8 +228,7 @@ def mqtt_intake(env, site_code, readings, probe, per_message=100):
                 time.sleep(0.05)
                 connection.close()
                 stored = mine.count() - before
-            infos.append(client.publish(f"{prefix}/{site_code}", json.dumps({"readings": readings[i:i + per_message]}),
-                                        qos=1))
+            infos.append(client.publish(f"{prefix}/{site_code}", messages[i // per_message], qos=1))
         for info in infos:
             info.wait_for_publish(60)
         target = before + len(readings)
