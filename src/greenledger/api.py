@@ -20,7 +20,12 @@ from ninja.parser import Parser
 from ninja.security import APIKeyHeader, HttpBearer, django_auth
 
 from greenledger.core import bulk
+from greenledger.core.prepared import Prepared
 from greenledger.core.models import ApiToken
+
+
+# every API request of a device looks its token up: compiled once (core.prepared)
+_token_by_hash = Prepared(lambda key_hash: ApiToken.objects.select_related("site").filter(key_hash=key_hash)[:1])
 
 
 class TokenAuth(HttpBearer):
@@ -29,8 +34,8 @@ class TokenAuth(HttpBearer):
     def authenticate(self, request, token):
         if not token:
             return None
-        found = ApiToken.objects.active().select_related("site").filter(key_hash=ApiToken.hash_key(token)).first()
-        if found is None:
+        found = _token_by_hash.first(key_hash=ApiToken.hash_key(token))
+        if found is None or not found.is_active:
             return None
         now = timezone.now()
         if found.last_used_at is None or (now - found.last_used_at).total_seconds() > 60:

@@ -8,6 +8,8 @@ is the snapshot a ``Passage`` keeps, so a later registry edit never changes the 
 
 from django.utils import timezone
 
+from greenledger.core.prepared import Prepared
+
 from .codes import RegistrationState
 from .models import InPlantVehicle, Machine, Vehicle, VehicleKind
 from .validation import normalize_plate
@@ -29,17 +31,24 @@ def find_registered(site, plate, plate_color=None):
     vehicle = _find_vehicle(site, plate, plate_color)
     if vehicle is not None:
         return VehicleKind.ROAD, vehicle
-    in_plant = _preferred(InPlantVehicle.objects.filter(site=site, plate=plate))
+    in_plant = _preferred(_in_plant_by_plate.all(site_id=site.pk, plate=plate))
     if in_plant is not None:
         return VehicleKind.IN_PLANT, in_plant
-    machine = _preferred(Machine.objects.filter(site=site, plate=plate))
+    machine = _preferred(_machines_by_plate.all(site_id=site.pk, plate=plate))
     if machine is not None:
         return VehicleKind.NRMM, machine
     return VehicleKind.UNKNOWN, None
 
 
+# asked for every camera push: compiled once (core.prepared)
+_vehicles_by_plate = Prepared(lambda site_id, plate: Vehicle.objects.filter(site_id=site_id, plate=plate)
+                              .select_related("carrier"))
+_in_plant_by_plate = Prepared(lambda site_id, plate: InPlantVehicle.objects.filter(site_id=site_id, plate=plate))
+_machines_by_plate = Prepared(lambda site_id, plate: Machine.objects.filter(site_id=site_id, plate=plate))
+
+
 def _find_vehicle(site, plate, plate_color):
-    vehicles = list(Vehicle.objects.filter(site=site, plate=plate).select_related("carrier"))
+    vehicles = _vehicles_by_plate.all(site_id=site.pk, plate=plate)
     if plate_color not in _VAGUE_COLORS:
         exact = [vehicle for vehicle in vehicles if vehicle.plate_color == plate_color]
         if exact:

@@ -31,6 +31,8 @@ from django.core.cache import cache
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from greenledger.core.prepared import Prepared
+
 from .codes import (
     NRMM_STAGES, ROAD_STAGES, STAGE_RANK, AlertLevel, Decision, EmissionStage, Fuel, RegistrationState,
     VehicleClass,
@@ -256,12 +258,15 @@ def policy_for(site, when):
     )
 
 
+_list_entries = Prepared(lambda site_id, plate, when: ListEntry.objects.filter(
+    site_id=site_id, plate=plate, valid_from__lte=when).values_list("kind", "plate_color", "valid_until"))
+
+
 def lists_on(site, plate, plate_color, when):
     """The list kinds ``plate`` is on at ``when`` (an entry without a colour covers every colour)."""
     if not plate:
         return frozenset()
-    entries = ListEntry.objects.filter(site=site, plate=plate, valid_from__lte=when).values_list(
-        "kind", "plate_color", "valid_until")
+    entries = _list_entries.all(site_id=site.pk, plate=plate, when=when)
     return frozenset(kind for kind, color, until in entries
                      if (until is None or until > when) and (not color or not plate_color
                                                               or plate_color == "unknown" or color == plate_color))

@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 from greenledger.core.attachments import attach
 from greenledger.core.models import NotificationLevel
 from greenledger.core.notifications import notify
+from greenledger.core.prepared import Prepared
 from greenledger.evidence.services import sealing_together
 
 from . import rules
@@ -140,10 +141,14 @@ def _attach_image(passage, caption, data, user):
 
 def _open_entry(exit_passage):
     """The latest unpaired, not blocked entry of the exit's plate at its site before it, or None."""
-    return (Passage.objects.filter(site=exit_passage.site_id, plate=exit_passage.plate, direction=Direction.IN,
-                                   paired_id__isnull=True, occurred_at__lte=exit_passage.occurred_at)
-            .exclude(final_decision=Decision.BLOCK).exclude(pk=exit_passage.pk).order_by("-occurred_at")
-            .only("id", "occurred_at").first())
+    return _open_entries.first(site_id=exit_passage.site_id, plate=exit_passage.plate,
+                               before=exit_passage.occurred_at, exit_id=exit_passage.pk)
+
+
+_open_entries = Prepared(lambda site_id, plate, before, exit_id: Passage.objects.filter(
+    site_id=site_id, plate=plate, direction=Direction.IN, paired_id__isnull=True, occurred_at__lte=before)
+    .exclude(final_decision=Decision.BLOCK).exclude(pk=exit_id).order_by("-occurred_at", "-pk")
+    .only("id", "occurred_at")[:1])
 
 
 # ---------------------------------------------------------------- camera pushes
@@ -154,7 +159,7 @@ def process_push(camera_code, body: bytes, content_type: str, *, token=None):
     api_token = camera_token(token)
     if api_token is None:
         return _json_error(401, "authentication", _("Send a camera API token (?token=… in the push URL)."))
-    camera = Camera.objects.select_related("lane__gate__site").filter(code=camera_code).first()
+    camera = _camera_by_code.first(code=camera_code)
     if camera is not None and camera.lane.gate.site_id != api_token.site_id:
         return _json_error(403, "permission", _("This token belongs to another site."))
     if camera is None or not camera.active:
@@ -178,6 +183,12 @@ def process_push(camera_code, body: bytes, content_type: str, *, token=None):
 
         open_barrier(camera.lane, passage=passage)
     return adapter.reply(outcome)
+
+
+# the lookups of every push, compiled once (core.prepared); key_hash and (camera_code, event_key) are unique
+_camera_by_code = Prepared(lambda code: Camera.objects.select_related("lane__gate__site").filter(code=code)[:1])
+_event_by_key = Prepared(lambda camera_code, event_key: CameraEvent.objects.filter(
+    camera_code=camera_code, event_key=event_key).order_by("pk")[:1])
 
 
 def camera_token(secret):
@@ -241,7 +252,7 @@ def _outcome(push, passage, should_open):
 
 def _stored(camera_code, event_key):
     """The outcome of an event already stored (the same reply again), or None."""
-    event = CameraEvent.objects.filter(camera_code=camera_code, event_key=event_key).first()
+    event = _event_by_key.first(camera_code=camera_code, event_key=event_key)
     if event is None:
         return None
     push = CameraPush(kind="plate", event_key=event_key, offline=event.offline_replay,

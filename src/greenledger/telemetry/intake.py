@@ -144,7 +144,7 @@ class Batch:
         known = self.resolve(items)
         cache = self.caches.setdefault(self.tz, {}) if self.site is not None else {}
         seen, rows, stamps, indexes, quarters = self.seen, self.rows, self.stamps, self.indexes, self.quarters
-        plain = self.plain = {}  # point_id -> point of the points without a valid range seen so far
+        plain = self.plain
         for index, item in enumerate(items):
             try:  # the inline path: every lookup must hit, else the general path takes the item
                 point = plain[known[item["point"]].id]

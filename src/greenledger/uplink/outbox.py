@@ -20,13 +20,19 @@ from django.contrib.contenttypes.models import ContentType
 from django.db.models.signals import post_save
 from django.utils import timezone
 
+from greenledger.core.prepared import Prepared
+
 from .models import Kind, OutboxItem, Platform, State
 
 REGISTRY_KINDS = {"vehicle": Kind.VEHICLE, "inplantvehicle": Kind.IN_PLANT_VEHICLE, "machine": Kind.MACHINE}
 
 
 def platforms_of(site_id):
-    return list(Platform.objects.filter(site_id=site_id, enabled=True).only("id"))
+    return _enabled_platforms.all(site_id=site_id)
+
+
+# asked for every passage and snapshot: compiled once (core.prepared)
+_enabled_platforms = Prepared(lambda site_id: Platform.objects.filter(site_id=site_id, enabled=True).only("id"))
 
 
 def connect_signals():
