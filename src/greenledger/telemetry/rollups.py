@@ -118,6 +118,12 @@ def upsert(model, rows, conn=None):
                                array_params(rows[i:i + 10000]))
             return
         adapt = _adapter(conn)
+        if conn.in_atomic_block:  # the driver's own executemany (Django's wrapper rewrites every statement)
+            conn.connection.cursor().executemany(
+                f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['?'] * len(COLUMNS))}) {upsert_sql}",
+                [(r[0], adapt(r[1]), r[2], r[3], r[4], r[5], adapt(r[6]), r[7], adapt(r[8]), r[9], r[10])
+                 for r in rows])
+            return
         one = "(" + ", ".join(["%s"] * len(COLUMNS)) + ")"
         for i in range(0, len(rows), 500):
             part = rows[i:i + 500]
