@@ -48,6 +48,17 @@ def sniff(head: bytes, name: str):
 
 def attach(record, uploaded_file, *, user=None, caption="", occurred_at=None):
     """Check, hash and store ``uploaded_file`` as an attachment of ``record`` (sealed)."""
+    attachment = prepare(record, uploaded_file, user=user, caption=caption, occurred_at=occurred_at)
+    attachment.save()
+    return attachment
+
+
+def prepare(record, uploaded_file, *, user=None, caption="", occurred_at=None, store=False):
+    """The unsaved Attachment of ``uploaded_file`` for ``record``, checked and hashed.
+
+    With ``store=True`` the file is written to storage now, so that a caller can write it before
+    opening its database transaction and keep the transaction short (a camera push's snapshots);
+    ``save()`` then only inserts the row. ``record`` needs its primary key already."""
     limit = settings.GREENLEDGER_ATTACHMENT_MAX_BYTES
     if uploaded_file.size > limit:
         raise ValidationError(
@@ -78,7 +89,8 @@ def attach(record, uploaded_file, *, user=None, caption="", occurred_at=None):
         occurred_at=occurred_at or timezone.now(),
     )
     Attachment._meta.get_field("record").set_cached_value(attachment, record)  # post_save receivers: no query
-    attachment.save()
+    if store:
+        attachment.file.save(uploaded_file.name or "file", uploaded_file, save=False)
     return attachment
 
 

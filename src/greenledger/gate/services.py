@@ -25,8 +25,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from greenledger.core.attachments import attach
-from greenledger.core.models import NotificationLevel
+from greenledger.core.attachments import attach, prepare as prepare_attachment
+from greenledger.core.models import Attachment, NotificationLevel
 from greenledger.core.notifications import notify
 from greenledger.core.prepared import Prepared
 from greenledger.evidence.services import sealing_together
@@ -103,15 +103,19 @@ def write_passage(passage, images=(), user=None):
     """Insert and seal a decided passage with its snapshots; an exit is paired with its entry first.
 
     Call inside ``transaction.atomic()``. The exit gets its pairing before the insert (the pairing
-    columns are derived, not sealed), so only the entry is updated afterwards.
+    columns are derived, not sealed), so only the entry is updated afterwards. ``images`` are
+    ``(caption, bytes or file)`` pairs or the Attachments :func:`stored_images` prepared.
     """
     entry = _open_entry(passage) if passage.direction == Direction.OUT and passage.plate else None
     if entry is not None:
         passage.paired_id = entry.pk
         passage.dwell_seconds = int((passage.occurred_at - entry.occurred_at).total_seconds())
     passage.save(force_insert=True)
-    for caption, data in images:
-        _attach_image(passage, caption, data, user)
+    for image in images:
+        if isinstance(image, Attachment):  # checked and its file stored before (stored_images)
+            image.save()
+        else:
+            _attach_image(passage, *image, user)
     if entry is not None:
         entry.paired_id, entry.dwell_seconds = passage.pk, passage.dwell_seconds
         entry.save(update_fields=["paired_id", "dwell_seconds"])
@@ -131,12 +135,25 @@ def _cargo(cargo):
     return str(cargo.get("name") or "").strip()[:100], weight
 
 
-def _attach_image(passage, caption, data, user):
+def _attach_image(passage, caption, data, user, store=False):
+    """Attach one snapshot (with ``store``: only check it and write its file, returning the unsaved
+    Attachment); a snapshot that is refused is logged and left out, never failing the passage."""
     upload = ContentFile(data, name=f"{caption}.jpg") if isinstance(data, (bytes, bytearray)) else data
-    try:  # attach() checks size and type before it writes anything: no savepoint needed
-        attach(passage, upload, user=user, caption=caption, occurred_at=passage.occurred_at)
+    try:  # checks size and type before it writes anything: no savepoint needed
+        if store:
+            return prepare_attachment(passage, upload, user=user, caption=caption, occurred_at=passage.occurred_at,
+                                      store=True)
+        return attach(passage, upload, user=user, caption=caption, occurred_at=passage.occurred_at)
     except ValidationError as exc:  # the raw push still holds the bytes
         logger.warning("snapshot %s of passage %s not stored: %s", caption, passage.pk, exc.messages)
+        return None
+
+
+def stored_images(passage, images, user=None):
+    """The snapshots of a passage not inserted yet, checked and their files written — before the
+    write transaction, which then only inserts their rows (``write_passage`` takes them)."""
+    prepared = [_attach_image(passage, caption, data, user, store=True) for caption, data in images]
+    return [attachment for attachment in prepared if attachment is not None]
 
 
 def _open_entry(exit_passage):
@@ -221,10 +238,11 @@ def _store_plate(camera, push, body, content_type):
         state=ParseState.PARSED, offline_replay=push.offline, occurred_at=occurred_at, recorded_at=now,
         passage_id=passage.pk)
     passage.event = event
+    snapshots = stored_images(passage, push.images)  # files written outside the write transaction
     try:
         with transaction.atomic(), sealing_together():  # event, passage, snapshots: one append to the log
             event.save(force_insert=True)
-            write_passage(passage, push.images)
+            write_passage(passage, snapshots)
     except IntegrityError:
         # the same event arrived twice at once: the other request stored it
         existing = _stored(camera.code, push.event_key)

@@ -82,6 +82,26 @@ def test_a_push_is_decided_outside_any_request_transaction(client, site, gate, t
     assert seen == [depth_here] and Passage.objects.count() == 1
 
 
+def test_snapshot_files_are_written_before_the_write_transaction(client, site, gate, token, monkeypatch):
+    """The write transaction (SQLite's write lock) only inserts the snapshot rows: their files are
+    checked and written before it opens, so the other workers wait less."""
+    from django.core.files.storage import FileSystemStorage
+    from django.db import connection
+
+    depth_here = len(connection.atomic_blocks)
+    depths = []
+    save = FileSystemStorage.save
+    monkeypatch.setattr(FileSystemStorage, "save", lambda self, *a, **kw: depths.append(
+        len(connection.atomic_blocks)) or save(self, *a, **kw))
+    make_vehicle(site, "苏D12345")
+    body, ctype = zhenshi_payload("苏D12345", plate_id=4)
+    assert zhenshi_answer(push(client, "test-site-main-in", body, ctype, token))["info"] == "ok"
+    assert depths == [depth_here, depth_here]
+    snapshots = attachments_of(Passage.objects.get())
+    assert sorted(a.caption for a in snapshots) == ["plate", "scene"]
+    assert all(a.file.read()[:2] == b"\xff\xd8" for a in snapshots)  # the JPEGs as pushed
+
+
 def test_repeated_push_is_stored_once_and_gets_the_same_reply(client, site, gate, token):
     make_vehicle(site, "苏D12345")
     body, ctype = zhenshi_payload("苏D12345", plate_id=9)
