@@ -33,8 +33,6 @@ except ImportError:  # SQLite-only installations
     class UniqueViolation(Exception):
         pass
 
-from greenledger.core.bulk import cycle_collector_paused  # noqa: F401 (intake.cycle_collector_paused)
-
 from . import rollups
 from .models import MeasuringPoint, Quality, Reading
 
