@@ -28,7 +28,9 @@ import json
 import math
 import uuid
 
-from django.db import connections, models, router
+from django.db import models, router
+
+from greenledger.core.prepared import Prepared
 
 UTC = datetime.UTC
 PLAIN_TYPES = frozenset({str, int, bool})
@@ -128,50 +130,23 @@ def rows(model, using=None, pks=None):
 def read_record(model, pk, using=None) -> bytes | None:
     """Canonical bytes of the row ``pk`` as stored now, or None when the row is gone.
 
-    Every seal calls this, so the ``values()`` query is compiled once per model and backend and
-    then run as plain SQL with the same converters ``values()`` applies: the same row, the same
-    bytes, without compiling the query again for every record.
+    Every seal calls this, so the ``values()`` query is compiled once per model and database
+    (:mod:`greenledger.core.prepared`) and then run again for each primary key: the same row, the
+    same converters, the same bytes, without compiling the query for every record.
     """
     model = model._meta.concrete_model
     using = using or router.db_for_read(model)
-    connection = connections[using]
-    compiled = _read_query(model, pk, connection, using)
-    if compiled is None:
-        found = list(
-            model._base_manager.using(using)
-            .filter(pk=pk)
-            .values(*[field.attname for field in record_fields(model)])
-        )
-        return record_bytes(model, found[0]) if found else None
-    sql, columns, names = compiled
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [model._meta.pk.get_db_prep_value(pk, connection)])
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    return record_bytes(model, {name: _converted(value, column, connection)
-                                for name, column, value in zip(names, columns, row)})
+    found = _reader(model, using).first(pk=pk)
+    return record_bytes(model, found) if found is not None else None
 
 
-_READ_QUERIES = {}  # (model, alias, vendor) -> (sql, selected columns, attnames)
+_READERS = {}  # (model, alias) -> Prepared one-row values() query
 
 
-def _read_query(model, pk, connection, using):
-    """The compiled one-row ``values()`` query of ``model``, or None when it cannot be reused safely."""
-    key = (model, using, connection.vendor)
-    if key in _READ_QUERIES:
-        return _READ_QUERIES[key]
-    names = [field.attname for field in record_fields(model)]
-    compiler = model._base_manager.using(using).filter(pk=pk).values(*names).query.get_compiler(using)
-    sql, params = compiler.as_sql()
-    columns = [expression for expression, _sql, _alias in compiler.select]
-    # reusable only if the primary key is the one parameter, prepared as get_db_prep_value does
-    reusable = list(params) == [model._meta.pk.get_db_prep_value(pk, connection)] and len(columns) == len(names)
-    _READ_QUERIES[key] = (sql, columns, names) if reusable else None
-    return _READ_QUERIES[key]
-
-
-def _converted(value, column, connection):
-    for converter in connection.ops.get_db_converters(column) + column.get_db_converters(connection):
-        value = converter(value, column, connection)
-    return value
+def _reader(model, using):
+    reader = _READERS.get((model, using))
+    if reader is None:
+        names = [field.attname for field in record_fields(model)]
+        reader = _READERS[(model, using)] = Prepared(
+            lambda pk: model._base_manager.using(using).filter(pk=pk).values(*names))
+    return reader
