@@ -33,7 +33,7 @@ from greenledger.core.models import Site
 
 from . import anomalies, engine, services, telemetry_bridge
 from .factors import select_factor
-from .models import ActivityRecord, EmissionAnomaly, MeasureEffect, Origin, SiteCarbonProfile
+from .models import ActivityRecord, EmissionAnomaly, MeasureEffect, Origin, ProductionOutput, SiteCarbonProfile
 
 NAMESPACE = uuid.UUID("c4a1d7e2-3b9f-4f0a-8e6d-1a2b3c4d5e6f")
 MONTHS = 12
@@ -79,6 +79,26 @@ def period_of(first, today):
     return first, end
 
 
+def earlier_to_date(model, start, end, **match):
+    """The month-to-date row an earlier load wrote (the demo loaded again on a later day of the month):
+    today's longer row corrects it rather than being counted beside it."""
+    return model.objects.filter(period_start=start, period_end__lt=end, origin=Origin.IMPORT, superseded=False,
+                                **match).order_by("-period_end").first()
+
+
+def month_to_date_activity(site, activity, start, end, workshop, client_id, **fields):
+    earlier = earlier_to_date(ActivityRecord, start, end, site=site, activity=activity, workshop=workshop)
+    services.record_activity(site=site, activity=activity, period_start=start, period_end=end, workshop=workshop,
+                             origin=Origin.IMPORT, client_id=client_id, corrects=earlier,
+                             correction_reason="月初至今数据延长" if earlier else "", **fields)
+
+
+def month_to_date_output(site, product, start, end, workshop, client_id, **fields):
+    earlier = earlier_to_date(ProductionOutput, start, end, site=site, product=product, workshop=workshop)
+    services.record_output(site=site, product=product, period_start=start, period_end=end, workshop=workshop,
+                           origin=Origin.IMPORT, client_id=client_id, corrects=earlier, **fields)
+
+
 def season(first):
     return 1 + 0.12 * math.cos((first.timetuple().tm_yday - 200) / 365 * 2 * math.pi)
 
@@ -105,25 +125,21 @@ def lithium_year(site, today):
             for code, kwh in FALLBACK_KWH.items():
                 if code in workshops:
                     quantity = (Decimal(kwh) * Decimal(str(round(season(first), 3))) * share).quantize(Decimal(1))
-                    services.record_activity(site=site, activity="electricity", quantity=quantity, unit="kWh",
-                                             period_start=start, period_end=end, workshop=workshops[code],
-                                             origin=Origin.IMPORT, client_id=uid("kwh", code, start, end))
-            services.record_activity(site=site, activity="natural_gas", quantity=(Decimal(52000) * share).quantize(
-                Decimal(1)), unit="m3", period_start=start, period_end=end, workshop=workshops.get("utilities"),
-                origin=Origin.IMPORT, client_id=uid("gas", start, end))
-        services.record_activity(site=site, activity="diesel", quantity=(Decimal("1.8") * share).quantize(
-            Decimal("0.001")), unit="t", period_start=start, period_end=end, workshop=workshops.get("utilities"),
-            origin=Origin.IMPORT, note="叉车柴油（加油记录汇总）", client_id=uid("diesel", start, end))
+                    month_to_date_activity(site, "electricity", start, end, workshops[code],
+                                           uid("kwh", code, start, end), quantity=quantity, unit="kWh")
+            month_to_date_activity(site, "natural_gas", start, end, workshops.get("utilities"), uid("gas", start, end),
+                                   quantity=(Decimal(52000) * share).quantize(Decimal(1)), unit="m3")
+        month_to_date_activity(site, "diesel", start, end, workshops.get("utilities"), uid("diesel", start, end),
+                               quantity=(Decimal("1.8") * share).quantize(Decimal("0.001")), unit="t",
+                               note="叉车柴油（加油记录汇总）")
         cells = (Decimal(1150000) * Decimal(str(round(season(first), 3))) * share).quantize(Decimal(1))
-        services.record_output(site=site, product="方形磷酸铁锂电芯", quantity=cells, unit="只", period_start=start,
-                               period_end=end, workshop=workshops.get("formation"), final=True,
-                               defect_rate=Decimal("1.8"), origin=Origin.IMPORT, client_id=uid("cells", start, end))
+        month_to_date_output(site, "方形磷酸铁锂电芯", start, end, workshops.get("formation"), uid("cells", start, end),
+                             quantity=cells, unit="只", final=True, defect_rate=Decimal("1.8"))
         for stage, product, unit, per_cell in (("coating", "正负极极片", "m²", Decimal("0.052")),
                                                ("assembly", "电芯（封装）", "只", Decimal(1))):
             if stage in workshops:
-                services.record_output(site=site, product=product, quantity=(cells * per_cell).quantize(Decimal(1)),
-                                       unit=unit, period_start=start, period_end=end, workshop=workshops[stage],
-                                       final=False, origin=Origin.IMPORT, client_id=uid(stage, start, end))
+                month_to_date_output(site, product, start, end, workshops[stage], uid(stage, start, end),
+                                     quantity=(cells * per_cell).quantize(Decimal(1)), unit=unit, final=False)
         if first.month in (3, 6, 9, 12) and end == engine.month_bounds(first.year, first.month)[1]:
             services.record_certificate(site=site, mwh=Decimal(300), period_start=start, period_end=end,
                                         reference=f"GEC-{first:%Y%m}-0001~0300", source="中国绿色电力证书交易平台",
@@ -147,12 +163,10 @@ def wind_welding_year(site, today):
         flanges = Decimal(400 + 20 * (first.month % 3))
         per_unit = Decimal(5) if measure.started_on and start >= measure.started_on else Decimal(8)
         kwh = (flanges * per_unit / factor.kg_per_unit).quantize(Decimal(1))
-        services.record_activity(site=site, activity="electricity", quantity=kwh, unit="kWh", period_start=start,
-                                 period_end=end, workshop=welding, origin=Origin.IMPORT,
-                                 client_id=uid("weld", start, end, kwh))
-        services.record_output(site=site, product="风电塔筒法兰", quantity=flanges, unit="件", period_start=start,
-                               period_end=end, workshop=welding, final=True, origin=Origin.IMPORT,
-                               client_id=uid("flanges", start, end))
+        month_to_date_activity(site, "electricity", start, end, welding, uid("weld", start, end, kwh), quantity=kwh,
+                               unit="kWh")
+        month_to_date_output(site, "风电塔筒法兰", start, end, welding, uid("flanges", start, end), quantity=flanges,
+                             unit="件", final=True)
 
 
 def ensure_effects():

@@ -93,30 +93,38 @@ def import_consumption(site, start, end, points=None, user=None):
     points = list(points if points is not None else consumption_points(site))
     first, last = day_bounds(site, start, end)
     totals = consumption(points, first, last, resolution="hour") if points else {}
-    stored = {r.point_code: r for r in ActivityRecord.objects.filter(
-        site=site, origin=Origin.TELEMETRY, period_start=start, period_end=end, superseded=False)}
+    # a point's earlier rows inside [start, end] are its consumption over part of the period (a
+    # month-to-date import, a day): the new row corrects them instead of being counted beside them
+    inside = {}
+    for row in ActivityRecord.objects.filter(site=site, origin=Origin.TELEMETRY, period_start__gte=start,
+                                             period_end__lte=end, superseded=False):
+        inside.setdefault(row.point_code, []).append(row)
     new, corrected, unchanged = [], [], 0
     now = timezone.now()
     for point in points:
         activity, unit = CONSUMPTION_QUANTITIES[point.quantity]
         unit = meter_unit(point, unit)
         quantity = Decimal(str(round(totals.get(point.pk, 0.0), 4)))
-        current = stored.get(point.code)
-        if current is not None and current.quantity == quantity:
-            unchanged += 1
-            continue
-        workshop = point.workshop or (point.equipment.workshop if point.equipment_id else None)
+        rows = inside.get(point.code, [])
         client_id = uuid.uuid5(NAMESPACE, f"{site.pk}/{point.code}/{start}/{end}/{quantity}")
+        if any(row.pk == client_id for row in rows):  # this very quantity for this very period is current
+            unchanged += 1
+            corrected.extend(row.pk for row in rows if row.pk != client_id)
+            continue
         if ActivityRecord.objects.filter(pk=client_id).exists():
             unchanged += 1
             continue
+        current = max(rows, default=None, key=lambda r: ((r.period_start, r.period_end) == (start, end),
+                                                         r.period_end - r.period_start))
+        exact = current is not None and (current.period_start, current.period_end) == (start, end)
+        workshop = point.workshop or (point.equipment.workshop if point.equipment_id else None)
         new.append(ActivityRecord(
             id=client_id, site=site, workshop=workshop, equipment=point.equipment, period_start=start,
             period_end=end, activity=activity, quantity=quantity, unit=unit, origin=Origin.TELEMETRY,
             point_code=point.code, recorded_at=now, recorded_by=user, corrects=current,
-            correction_reason="telemetry rollups changed (late data)" if current else ""))
-        if current is not None:
-            corrected.append(current.pk)
+            correction_reason=("" if current is None else "telemetry rollups changed (late data)" if exact
+                               else "period extended (month to date)")))
+        corrected.extend(row.pk for row in rows)
     insert_sealed(new)
     ActivityRecord.objects.filter(pk__in=corrected).update(superseded=True)
     return len(new), unchanged

@@ -56,6 +56,14 @@ def test_telemetry_consumption_becomes_activity_data_without_sub_meters(plant):
     assert engine.compute(plant, day, day).scope2_location == D(2400) * D("0.5306")
     assert telemetry_bridge.self_sufficiency(plant, day, day) == (480.0, 2400.0)
     assert verify_log().ok  # rows written in one batch are sealed like any other
+    # the next day, the month-to-date import (10th–11th) takes the place of the 10th's row
+    ingest(meter_readings("E-assembly", day, 100.0, first=25, last=49), source="http", site=plant)  # to the 12th 00:00
+    assert telemetry_bridge.import_consumption(plant, day, day + datetime.timedelta(days=1)) == (1, 0)
+    extended = ActivityRecord.objects.get(superseded=False)
+    assert (extended.quantity, extended.period_end, extended.corrects_id) == (D(4800), day + datetime.timedelta(days=1),
+                                                                              current.pk)
+    assert extended.correction_reason == "period extended (month to date)"
+    assert engine.compute(plant, day, day + datetime.timedelta(days=1)).scope2_location == D(4800) * D("0.5306")
 
 
 def test_seal_test_pass_rate_against_cell_defect_rate(plant, django_user_model):

@@ -143,19 +143,52 @@ def test_equipment_export_and_import_round_trip(client, site, role_user):
 
 
 def test_demo_is_idempotent_and_has_one_user_per_role(db):
-    from django.core.management import call_command
+    """Loading the demo again the same day changes nothing; loading it on the next day extends the
+    month-to-date rows (the clock is pinned on either side of a midnight) without counting a day twice."""
+    import datetime
 
+    import time_machine
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from greenledger.carbon.models import ActivityRecord, ProductionOutput
     from greenledger.core.roles import ROLE_LABELS
 
-    call_command("demo", "--quiet-logins", stdout=io.StringIO())
+    # a day later than any row the test database holds (factor versions are created "now"), and not the 1st
+    day = (timezone.localdate() + datetime.timedelta(days=40)).replace(day=14)
+    local = timezone.get_current_timezone()
+
+    def load_at(moment):
+        with time_machine.travel(datetime.datetime.combine(day, moment, tzinfo=local), tick=True):
+            call_command("demo", "--quiet-logins", stdout=io.StringIO())
+
+    load_at(datetime.time(23, 57))
     counts = (Equipment.objects.count(), get_user_model().objects.count(), Attachment.objects.count(),
               Leaf.objects.count())
-    call_command("demo", "--quiet-logins", stdout=io.StringIO())
+    load_at(datetime.time(23, 58))
     assert (Equipment.objects.count(), get_user_model().objects.count(), Attachment.objects.count(),
             Leaf.objects.count()) == counts
     roles = set(get_user_model().objects.values_list("groups__name", flat=True))
     assert roles >= set(ROLE_LABELS)
     assert set(Equipment.objects.values_list("workshop__name", flat=True)) >= {"配料搅拌", "涂布", "电芯封装", "化成测试"}
+
+    month_start = day.replace(day=1)
+    before = ActivityRecord.objects.filter(period_start=month_start, superseded=False).count()
+    assert before > 0  # the month to date (the 1st to the 13th) is in
+    with time_machine.travel(datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time(0, 3),
+                                                       tzinfo=local), tick=True):
+        call_command("demo", "--quiet-logins", stdout=io.StringIO())
+    for model, series in ((ActivityRecord, ("site", "activity", "workshop", "point_code")),
+                          (ProductionOutput, ("site", "product", "workshop"))):
+        current = model.objects.filter(superseded=False).order_by(*series, "period_start")
+        seen = {}
+        for row in current:
+            key = tuple(getattr(row, f"{name}_id", None) or getattr(row, name) for name in series)
+            previous = seen.get(key)
+            assert previous is None or previous.period_end < row.period_start, (model.__name__, key)
+            seen[key] = row
+    extended = ActivityRecord.objects.filter(period_start=month_start, superseded=False)
+    assert extended.count() == before and set(extended.values_list("period_end", flat=True)) == {day}
 
 
 def test_tags_are_added_and_removed_with_the_change_permission(client, site, role_user):
