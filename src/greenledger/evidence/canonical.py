@@ -17,8 +17,10 @@ Values are normalised so that SQLite and PostgreSQL give the same bytes:
 | JSON field | as stored |
 | foreign key | the raw id (attname ``x_id``) |
 
-The record is always built from the row *as re-read from the database* (``values()``), both when
-sealing (inside the inserting transaction) and when verifying, so what is hashed is what is stored.
+The record is always built from the row *as the database returns it*: when sealing, the columns
+the INSERT itself returned (``RETURNING``, ``SealedModel``) or the row re-read inside the inserting
+transaction; when verifying, the row re-read with ``values()``. Both pass through the same field
+converters, so what is hashed is what is stored.
 """
 
 import datetime

@@ -14,7 +14,7 @@ Tables:
 transaction, never updated or deleted in place.
 """
 
-from django.db import models, transaction
+from django.db import connections, models, transaction
 from django.utils.translation import gettext_lazy as _
 
 
@@ -43,9 +43,26 @@ class SealedModel(models.Model):
             raise AppendOnlyError(f"{self._meta.label} is append-only; write a correction record instead")
         from greenledger.evidence.services import seal
 
-        with transaction.atomic(using=kwargs.get("using")):
+        # no savepoint inside a caller's transaction: a failed insert or seal fails that transaction
+        with transaction.atomic(using=kwargs.get("using"), savepoint=False):
             super().save(*args, **kwargs)
             seal(self, using=kwargs.get("using"))
+
+    def _do_insert(self, manager, using, fields, returning_fields, raw):
+        """Insert the row and get every sealed column back from the INSERT itself (``RETURNING``,
+        through the same converters a ``SELECT`` applies): ``seal`` hashes the row as the database
+        stored it without reading it again."""
+        from greenledger.evidence.canonical import record_fields
+
+        meta = type(self)._meta
+        if meta.parents or not connections[using].features.can_return_columns_from_insert:
+            return super()._do_insert(manager, using, fields, returning_fields, raw)
+        sealed = record_fields(type(self))
+        wanted = sealed + [field for field in returning_fields if field not in sealed]
+        [row] = super()._do_insert(manager, using, fields, wanted, raw)
+        self._evidence_row = {field.attname: value for field, value in zip(wanted, row)}
+        position = {field: index for index, field in enumerate(wanted)}
+        return [[row[position[field]] for field in returning_fields]] if returning_fields else []
 
     def delete(self, *args, **kwargs):
         raise AppendOnlyError(f"{self._meta.label} is append-only; records are never deleted")

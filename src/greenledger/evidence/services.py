@@ -1,8 +1,9 @@
 """Evidence log services: seal a record, take a signed checkpoint, prove, summarise.
 
 ``seal(instance)`` is the one way to seal a ledger record (``SealedModel.save`` calls it). It
-re-reads the row inside the inserting transaction, hashes its canonical JSON as an RFC 6962
-leaf, and appends the leaf to the log; if anything fails the insert rolls back with it.
+takes the row as the database stored it — returned by the INSERT itself for a ``SealedModel``,
+else re-read inside the inserting transaction —, hashes its canonical JSON as an RFC 6962 leaf,
+and appends the leaf to the log; if anything fails the insert rolls back with it.
 """
 
 import contextlib
@@ -34,22 +35,24 @@ def seal(instance, using=None) -> Leaf:
     using = using or instance._state.db or router.db_for_write(model)
     if instance.pk is None:
         raise SealError(f"{model._meta.label} must be saved before it is sealed")
+    stored = instance.__dict__.pop("_evidence_row", None)  # the row its INSERT returned (SealedModel)
     waiting = getattr(_together, "rows", None)
     if waiting is not None and _together.using == using:
-        waiting.append((model, instance.pk))  # sealing_together() appends it when its block ends
+        waiting.append((model, instance.pk, stored))  # sealing_together() appends it when its block ends
         return None
     with transaction.atomic(using=using, savepoint=False):
-        table, record_id, leaf_hash = _leaf_entry(model, instance.pk, using)
+        table, record_id, leaf_hash = _leaf_entry(model, instance.pk, using, stored)
         leaf = Leaf(table=table, record_id=record_id, leaf_hash=leaf_hash, sealed_at=timezone.now())
         [leaf.index] = tree.append_leaves([(table, record_id, leaf_hash)], using, leaf.sealed_at)
     leaf._state.adding, leaf._state.db = False, using
     return leaf
 
 
-def _leaf_entry(model, pk, using):
-    """(table, record id, leaf hash) of the row as stored now, read with ``canonical.read_record``'s
-    query (compiled once per model)."""
-    record = canonical.read_record(model, pk, using)
+def _leaf_entry(model, pk, using, stored=None):
+    """(table, record id, leaf hash) of the row as stored: ``stored`` is the row its INSERT returned
+    (every sealed column, ``SealedModel``), else it is read with ``canonical.read_record``'s query
+    (compiled once per model)."""
+    record = canonical.record_bytes(model, stored) if stored is not None else canonical.read_record(model, pk, using)
     if record is None:
         raise SealError(f"{model._meta.label} {pk} is not in the database")
     return canonical.table_label(model), str(pk), merkle.leaf_hash(record)
@@ -87,7 +90,7 @@ def _append_rows(rows, using):
     """Append the leaves of saved rows ``[(model, pk), …]`` in order, with one append (a block holds
     a few rows — a camera push four —, each read as ``seal`` reads it)."""
     if rows:
-        tree.append_leaves([_leaf_entry(model, pk, using) for model, pk in rows], using)
+        tree.append_leaves([_leaf_entry(model, pk, using, stored) for model, pk, stored in rows], using)
 
 
 def insert_sealed(objects, using=None) -> list:

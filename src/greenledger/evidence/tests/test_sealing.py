@@ -83,7 +83,7 @@ def test_a_failed_seal_rolls_the_record_back(make_attachment, monkeypatch):
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(tree, "append_leaves", broken)
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError), transaction.atomic():  # the caller's transaction goes with it
         make_attachment()
     assert not Attachment.objects.exists()
     assert not Leaf.objects.exists()
