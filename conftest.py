@@ -23,9 +23,10 @@ def service_or_skip(host, port, what):
 
 @pytest.fixture(autouse=True)
 def isolated_files(settings, tmp_path_factory):
-    """Uploaded files and the evidence signing key go to a per-session temporary directory."""
+    """Uploaded files, spooled work and the evidence signing key go to a per-session temporary directory."""
     base = tmp_path_factory.getbasetemp()
     settings.MEDIA_ROOT = base / "media"
+    settings.GREENLEDGER_SPOOL_DIR = base / "spool"
     settings.GREENLEDGER_EVIDENCE_KEY = base / "keys" / "evidence-ed25519.pem"
     # Argon2 is deliberately slow; tests that check hashing restore the production list.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *settings.PASSWORD_HASHERS]

@@ -8,6 +8,7 @@
 | ``ALLOWED_HOSTS`` | ``127.0.0.1,localhost`` | comma separated |
 | ``CSRF_TRUSTED_ORIGINS`` | empty | comma separated, e.g. ``https://ledger.example.cn`` |
 | ``GREENLEDGER_DATA_DIR`` | ``var/`` | uploaded files, keys, the SQLite file |
+| ``GREENLEDGER_SPOOL_DIR`` | ``<data dir>/spool`` | work answered for and not yet written (camera pushes); keep it on local disk |
 | ``TIME_ZONE`` | ``Asia/Shanghai`` | the sites' default time zone for display |
 | ``LANGUAGE_CODE`` | ``zh-hans`` | default UI language (``en`` available) |
 | ``GREENLEDGER_HTTPS`` | ``false`` | ``true`` behind TLS: secure cookies, HSTS, redirect |
@@ -35,7 +36,6 @@ def env_list(name, default=""):
 
 
 DATA_DIR = Path(os.environ.get("GREENLEDGER_DATA_DIR", "var")).resolve()
-DATA_DIR.mkdir(parents=True, exist_ok=True)
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 DEV_SECRET_KEY = "django-insecure-greenledger-development-only-do-not-use-in-production"
@@ -175,6 +175,8 @@ STATIC_ROOT.mkdir(exist_ok=True)
 STATICFILES_DIRS = [PACKAGE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = DATA_DIR / "media"
+# work answered for and not yet written (greenledger.core.spool): camera pushes are answered first
+GREENLEDGER_SPOOL_DIR = Path(os.environ.get("GREENLEDGER_SPOOL_DIR", DATA_DIR / "spool"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},

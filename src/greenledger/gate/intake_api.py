@@ -4,6 +4,10 @@
 JSON, Hikvision multipart/XML, or the generic JSON documented in ``gate/adapters/generic.py``);
 the reply is in the same protocol. Cameras cannot send headers, so the camera token may be given
 as ``?token=glt_…`` in the push URL (``Authorization: Bearer`` and ``X-Api-Key`` work as well).
+The camera gets its decision before the push is written: the decided push is put in the
+write-ahead spool (``greenledger.core.spool``), the reply goes out, and the event, the sealed
+passage and the snapshots are written right after (a few milliseconds; a worker that dies in
+between leaves its spool to the next one).
 
 ``POST /api/gate/alerts`` — switch a site's alert level: the environmental manager's session
 (permission ``gate.add_alertperiod``) or a regulator platform's token (purpose "regulator").
@@ -14,6 +18,7 @@ instruction is stored once per ``regulator_ref``; the reply acknowledges with th
 benchmark's baseline).
 """
 
+import os
 from datetime import datetime
 
 from django.http import HttpResponse
@@ -25,7 +30,7 @@ from greenledger.core import permissions
 
 from . import alerts
 from .models import AlertPeriod, AlertSource
-from .services import process_push
+from .services import PUSH_SPOOL, accept_push
 
 router = Router(tags=["gate"])
 
@@ -35,11 +40,24 @@ ALERT_READERS = ("camera", "regulator", "integration")
 @router.post("/cameras/{code}/events", auth=None, include_in_schema=True, url_name="gate_camera_event",
              summary="Camera push (Zhenshi / Hikvision / generic JSON); token as ?token= or header")
 def camera_event(request, code: str):
-    # not wrapped in the request's transaction (greenledger.api.NON_ATOMIC_URL_NAMES): process_push
-    # writes in its own short atomic blocks
-    status, body, content_type = process_push(code, request.body, request.META.get("CONTENT_TYPE", ""),
-                                              token=_token_in(request))
-    return HttpResponse(body, status=status, content_type=content_type)
+    # not wrapped in the request's transaction (greenledger.api.NON_ATOMIC_URL_NAMES): the push is
+    # written in its own short atomic blocks. The camera gets its decision first: the decided push
+    # goes to the spool, the reply goes out, and the response's closer (run by the server once the
+    # reply is sent) writes the event, the sealed passage and the snapshots.
+    status, body, content_type, pending = accept_push(code, request.body, request.META.get("CONTENT_TYPE", ""),
+                                                      token=_token_in(request))
+    response = HttpResponse(body, status=status, content_type=content_type)
+    if pending is not None:
+        PUSH_SPOOL.append(pending.record(), pending)
+        response._resource_closers.append(_write_after_reply)
+    return response
+
+
+def _write_after_reply():
+    # the server has just handed the reply to the kernel, which woke the camera's connection on this
+    # CPU: let it run before the write takes the CPU for a few milliseconds
+    os.sched_yield()
+    PUSH_SPOOL.apply_pending()
 
 
 def _token_in(request):

@@ -4,6 +4,8 @@
   token check, the raw push stored once (``CameraEvent``), parsing by the camera's protocol,
   the decision, the sealed ``Passage`` with its snapshots, the exit paired with its entry, the
   reply that opens (or keeps shut) the barrier, and the Hikvision barrier command after commit.
+  It is :func:`accept_push` (read only: decide and build the reply) then :func:`write_push`; the
+  endpoint answers between the two, with the decided push in ``PUSH_SPOOL`` until it is written.
 - :func:`record_passage` — decide and write one passage (camera intake, the guard's manual entry,
   the demo).
 
@@ -16,6 +18,7 @@ are told) or names an unknown camera.
 
 import hashlib
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 
@@ -29,6 +32,7 @@ from greenledger.core.attachments import attach, prepare as prepare_attachment
 from greenledger.core.models import Attachment, NotificationLevel
 from greenledger.core.notifications import notify
 from greenledger.core.prepared import Prepared
+from greenledger.core.spool import Spool
 from greenledger.evidence.services import sealing_together
 
 from . import rules
@@ -172,34 +176,100 @@ _open_entries = Prepared(lambda site_id, plate, before, exit_id: Passage.objects
 
 
 def process_push(camera_code, body: bytes, content_type: str, *, token=None):
-    """Handle one camera push; returns ``(HTTP status, reply body bytes, reply content type)``."""
+    """Handle one camera push; returns ``(HTTP status, reply body bytes, reply content type)``.
+
+    Everything is written before it returns. The HTTP endpoint answers first and writes after
+    (:func:`accept_push`, :data:`PUSH_SPOOL`)."""
+    status, reply, reply_type, pending = accept_push(camera_code, body, content_type, token=token)
+    if pending is not None and write_push(pending) is None:
+        # the same event arrived twice at once and the other request stored it: its reply again
+        stored = _stored(pending.event.camera_code, pending.event.event_key)
+        if stored is not None:
+            status, reply, reply_type = adapter_for(pending.event.protocol).reply(stored)
+    return status, reply, reply_type
+
+
+def accept_push(camera_code, body: bytes, content_type: str, *, token=None):
+    """Decide one camera push without writing its passage: ``(status, reply, content type, pending)``.
+
+    ``pending`` is the decided, not yet written push (a :class:`PendingPush`) or None (a repeat, a
+    heartbeat, an error — written already where it is kept). The caller writes it with
+    :func:`write_push`, or spools it, answers the camera and writes it after (the endpoint)."""
     api_token = camera_token(token)
     if api_token is None:
-        return _json_error(401, "authentication", _("Send a camera API token (?token=… in the push URL)."))
+        return (*_json_error(401, "authentication", _("Send a camera API token (?token=… in the push URL).")), None)
     camera = _camera_by_code.first(code=camera_code)
     if camera is not None and camera.lane.gate.site_id != api_token.site_id:
-        return _json_error(403, "permission", _("This token belongs to another site."))
+        return (*_json_error(403, "permission", _("This token belongs to another site.")), None)
     if camera is None or not camera.active:
         error = _("Unknown camera code %(code)s") % {"code": camera_code} if camera is None else _("Camera inactive")
         _store_failed(camera, camera_code, body, content_type, str(error), api_token.site)
-        return _json_error(404, "not_found", error)
+        return (*_json_error(404, "not_found", error), None)
     adapter = adapter_for(camera.protocol)
     try:
         push = adapter.parse(body, content_type or "", camera)
     except PushError as exc:
         _store_failed(camera, camera_code, body, content_type, str(exc), camera.site)
         _touch(camera)
-        return adapter.reply(Outcome(None, error=str(exc)))
+        return (*adapter.reply(Outcome(None, error=str(exc))), None)
     _touch(camera)
     if push.kind == "heartbeat":
         _store_heartbeat(camera, push, body, content_type)
-        return adapter.reply(Outcome(push))
-    outcome, passage = _store_plate(camera, push, body, content_type)
-    if passage is not None and camera.lane.barrier == BarrierKind.HIKVISION and outcome.open_barrier:
+        return (*adapter.reply(Outcome(push)), None)
+    outcome, pending = _decide_plate(camera, push, body, content_type)
+    return (*adapter.reply(outcome), pending)
+
+
+@dataclass
+class PendingPush:
+    """A decided camera push whose event, passage and snapshots are not written yet."""
+
+    event: CameraEvent
+    passage: Passage
+    images: list  # (caption, bytes)
+    command_barrier: bool  # a Hikvision barrier command follows the write
+
+    def record(self):
+        """Plain values for the spool: rebuilt by :meth:`from_record` in another process."""
+        return {"event": _values(self.event), "passage": _values(self.passage), "images": self.images,
+                "command_barrier": self.command_barrier}
+
+    @classmethod
+    def from_record(cls, record):
+        event, passage = CameraEvent(**record["event"]), Passage(**record["passage"])
+        passage.event = event
+        return cls(event, passage, record["images"], record["command_barrier"])
+
+
+def _values(instance):
+    return {field.attname: getattr(instance, field.attname) for field in instance._meta.concrete_fields}
+
+
+def write_push(pending):
+    """Write a decided push once: its raw event, the sealed passage with its snapshots (the files
+    before the transaction), the exit's pairing; then the Hikvision barrier command. Returns the
+    passage, or None when the event was stored already (a repeat, a replayed spool record)."""
+    event, passage = pending.event, pending.passage
+    if _event_by_key.first(camera_code=event.camera_code, event_key=event.event_key) is not None:
+        return None
+    snapshots = stored_images(passage, pending.images)  # files written outside the write transaction
+    try:
+        with transaction.atomic(), sealing_together():  # event, passage, snapshots: one append to the log
+            event.save(force_insert=True)
+            write_passage(passage, snapshots)
+    except IntegrityError:
+        # the same event arrived twice at once: the other request stored it
+        if _event_by_key.first(camera_code=event.camera_code, event_key=event.event_key) is None:
+            raise
+        return None
+    if pending.command_barrier:
         from .barrier import open_barrier
 
-        open_barrier(camera.lane, passage=passage)
-    return adapter.reply(outcome)
+        open_barrier(passage.lane, passage=passage)
+    return passage
+
+
+PUSH_SPOOL = Spool("gate-pushes", apply=write_push, replay=lambda record: write_push(PendingPush.from_record(record)))
 
 
 # the lookups of every push, compiled once (core.prepared); key_hash and (camera_code, event_key) are unique
@@ -218,8 +288,9 @@ def camera_token(secret):
     return found if found is not None and found.purpose == "camera" else None
 
 
-def _store_plate(camera, push, body, content_type):
-    """Store the event and its passage once; a repeat returns the stored outcome and no passage."""
+def _decide_plate(camera, push, body, content_type):
+    """``(outcome, pending)`` of a plate read: decided, not written; a repeat of a stored event
+    returns the stored outcome and no pending push."""
     existing = _stored(camera.code, push.event_key)
     if existing is not None:
         return existing, None
@@ -238,18 +309,9 @@ def _store_plate(camera, push, body, content_type):
         state=ParseState.PARSED, offline_replay=push.offline, occurred_at=occurred_at, recorded_at=now,
         passage_id=passage.pk)
     passage.event = event
-    snapshots = stored_images(passage, push.images)  # files written outside the write transaction
-    try:
-        with transaction.atomic(), sealing_together():  # event, passage, snapshots: one append to the log
-            event.save(force_insert=True)
-            write_passage(passage, snapshots)
-    except IntegrityError:
-        # the same event arrived twice at once: the other request stored it
-        existing = _stored(camera.code, push.event_key)
-        if existing is None:
-            raise
-        return existing, None
-    return _outcome(push, passage, should_open), passage
+    outcome = _outcome(push, passage, should_open)
+    command = lane.barrier == BarrierKind.HIKVISION and outcome.open_barrier
+    return outcome, PendingPush(event, passage, list(push.images), command)
 
 
 def _relay_opens(lane, should_open):

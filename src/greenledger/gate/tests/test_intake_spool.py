@@ -1,0 +1,79 @@
+"""A camera push is answered before it is written, and what was answered is never lost."""
+
+import json
+import shutil
+
+import pytest
+from django.core.handlers.wsgi import WSGIHandler
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
+from django.test.client import RequestFactory
+
+from greenledger.core.attachments import attachments_of
+from greenledger.core.models import ApiToken
+from greenledger.core.spool import Spool
+from greenledger.gate import services
+from greenledger.gate.management.commands.camera_sim import zhenshi_payload
+from greenledger.gate.models import CameraEvent, Passage
+
+from .factories import make_gate, make_vehicle
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def token(site):
+    make_gate(site, grade="B")
+    return ApiToken.issue(name="门岗相机", site=site, purpose="camera")[1]
+
+
+def test_the_camera_has_its_answer_before_the_push_is_written(site, token):
+    """Through the WSGI interface a server speaks: the reply's bytes come out of the response, the
+    passage is written when the server closes it (after sending them)."""
+    make_vehicle(site, "苏D12345")
+    body, ctype = zhenshi_payload("苏D12345", plate_id=21)
+    request = RequestFactory().post(f"/api/gate/cameras/test-site-main-in/events?token={token}", body,
+                                    content_type=ctype)
+    for signal in (request_started, request_finished):  # keep the test's transaction, as the test client does
+        signal.disconnect(close_old_connections)
+    try:
+        response = WSGIHandler()(request.environ, lambda status, headers: None)
+        reply = json.loads(b"".join(response))["Response_AlarmInfoPlate"]
+        assert reply["info"] == "ok"
+        assert not Passage.objects.exists() and not CameraEvent.objects.exists()
+        response.close()
+    finally:
+        for signal in (request_started, request_finished):
+            signal.connect(close_old_connections)
+    passage = Passage.objects.get()
+    assert passage.decision == "pass" and passage.barrier_opened is True and CameraEvent.objects.count() == 1
+    assert sorted(a.caption for a in attachments_of(passage)) == ["plate", "scene"]
+
+
+def test_a_push_answered_by_a_process_that_died_is_written_by_the_next(site, token, settings, tmp_path):
+    settings.GREENLEDGER_SPOOL_DIR = tmp_path
+    make_vehicle(site, "苏D12345")
+    body, ctype = zhenshi_payload("苏D12345", plate_id=22)
+    status, reply, _type, pending = services.accept_push("test-site-main-in", body, ctype, token=token)
+    assert status == 200 and json.loads(reply)["Response_AlarmInfoPlate"]["info"] == "ok"
+
+    dying = Spool("gate-pushes", apply=services.write_push, replay=services.PUSH_SPOOL.replay)
+    dying.append(pending.record(), pending)  # answered; the process stops before it writes
+    own = dying._file.name
+    dying._file.close()  # its lock goes with it
+    dying.pending = []
+    left = tmp_path / "gate-pushes" / "gate-host-1.spool"
+    shutil.move(own, left)
+    shutil.copy(left, tmp_path / "copy.bak")
+    assert not Passage.objects.exists()
+
+    nxt = Spool("gate-pushes", apply=services.write_push, replay=services.PUSH_SPOOL.replay)
+    assert nxt.recover() == 1 and not left.exists()
+    passage = Passage.objects.get()
+    assert (passage.pk, passage.decision, passage.reason) == (pending.passage.pk, "pass", pending.passage.reason)
+    assert passage.event.event_key == pending.event.event_key and passage.event.body == body
+    assert sorted(a.caption for a in attachments_of(passage)) == ["plate", "scene"]
+
+    shutil.copy(tmp_path / "copy.bak", left)  # replayed again: stored once
+    assert nxt.recover() == 1
+    assert Passage.objects.count() == 1 and CameraEvent.objects.count() == 1
