@@ -51,6 +51,8 @@ def parse_args():
     parser.add_argument("--workers", default="4",
                         help="gunicorn worker processes, comma-separated (0: runserver, one process)")
     parser.add_argument("--port", type=int, default=0, help="server port (default: a free one)")
+    parser.add_argument("--worker-threads", type=int, default=1,
+                        help="threads per gunicorn worker (more than 1: gunicorn's gthread workers)")
     parser.add_argument("--non-atomic", action="store_true",
                         help="experiment: serve with ATOMIC_REQUESTS off (what exempting the camera endpoint gives)")
     return parser.parse_args()
@@ -173,12 +175,13 @@ def pct(values, q):
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else values[0]
 
 
-def start_server(workers, env, port=0):
-    """A server process on ``port`` (0: a free one): gunicorn with ``workers`` processes, or runserver for 0."""
+def start_server(workers, env, port=0, threads=1):
+    """A server process on ``port`` (0: a free one): gunicorn with ``workers`` processes (``threads``
+    each), or runserver for 0."""
     port = port or free_port()
     if workers:
         command = [BIN / "gunicorn", "greenledger.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-                   "--timeout", "60", "--no-control-socket"]
+                   "--threads", str(threads), "--timeout", "60", "--no-control-socket"]
     else:
         command = [BIN / "greenledger", "runserver", "--noreload", f"127.0.0.1:{port}"]
     server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -209,6 +212,8 @@ def run_steps(args, rates, pushes, secret, server, workers):
     drive(20, 2, 2, push)  # warm-up: imports, caches, first connections in every worker
     db = "PostgreSQL" if args.postgres else "SQLite"
     server_name = f"gunicorn, {workers} workers" if workers else "runserver (one process)"
+    if workers and args.worker_threads > 1:
+        server_name += f" × {args.worker_threads} threads"
     if args.non_atomic:
         server_name += ", ATOMIC_REQUESTS off (experiment)"
     print(f"\ndatabase: {db}; {server_name}; {args.threads} client threads, {args.seconds:g} s per step, "
@@ -242,7 +247,7 @@ def main():
         per_server = int(sum(rates) * args.seconds) + 50  # steps + warm-up: every push a new event
         pushes = Pushes(plates, per_server * len(worker_counts), images=not args.no_images)
         for workers in worker_counts:
-            server = start_server(workers, env, args.port)
+            server = start_server(workers, env, args.port, args.worker_threads)
             run_steps(args, rates, pushes, secret, server, workers)
             stop(server)
             server = None
