@@ -212,11 +212,15 @@ def accept_push(camera_code, body: bytes, content_type: str, *, token=None):
         _store_failed(camera, camera_code, body, content_type, str(exc), camera.site)
         _touch(camera)
         return (*adapter.reply(Outcome(None, error=str(exc))), None)
-    _touch(camera)
     if push.kind == "heartbeat":
+        _touch(camera)
         _store_heartbeat(camera, push, body, content_type)
         return (*adapter.reply(Outcome(push)), None)
     outcome, pending = _decide_plate(camera, push, body, content_type)
+    if pending is None:
+        _touch(camera)
+    else:  # the camera's "last seen" is written with the push, not before the reply
+        pending.touch = _touch_due(camera)
     return (*adapter.reply(outcome), pending)
 
 
@@ -228,17 +232,18 @@ class PendingPush:
     passage: Passage
     images: list  # (caption, bytes)
     command_barrier: bool  # a Hikvision barrier command follows the write
+    touch: bool = False  # the camera's last_seen_at is due
 
     def record(self):
         """Plain values for the spool: rebuilt by :meth:`from_record` in another process."""
         return {"event": _values(self.event), "passage": _values(self.passage), "images": self.images,
-                "command_barrier": self.command_barrier}
+                "command_barrier": self.command_barrier, "touch": self.touch}
 
     @classmethod
     def from_record(cls, record):
         event, passage = CameraEvent(**record["event"]), Passage(**record["passage"])
         passage.event = event
-        return cls(event, passage, record["images"], record["command_barrier"])
+        return cls(event, passage, record["images"], record["command_barrier"], record.get("touch", False))
 
 
 def _values(instance):
@@ -262,6 +267,8 @@ def write_push(pending):
         if _event_by_key.first(camera_code=event.camera_code, event_key=event.event_key) is None:
             raise
         return None
+    if pending.touch:
+        Camera.objects.filter(pk=event.camera_id).update(last_seen_at=event.recorded_at)
     if pending.command_barrier:
         from .barrier import open_barrier
 
@@ -386,10 +393,13 @@ def _store_failed(camera, camera_code, body, content_type, error, site):
                channels=())
 
 
+def _touch_due(camera):
+    return camera.last_seen_at is None or timezone.now() - camera.last_seen_at > LAST_SEEN_EVERY
+
+
 def _touch(camera):
-    now = timezone.now()
-    if camera.last_seen_at is None or now - camera.last_seen_at > LAST_SEEN_EVERY:
-        Camera.objects.filter(pk=camera.pk).update(last_seen_at=now)
+    if _touch_due(camera):
+        Camera.objects.filter(pk=camera.pk).update(last_seen_at=timezone.now())
 
 
 def _json_error(status, rule, message):

@@ -14,7 +14,7 @@ from greenledger.core.models import ApiToken
 from greenledger.core.spool import Spool
 from greenledger.gate import services
 from greenledger.gate.management.commands.camera_sim import zhenshi_payload
-from greenledger.gate.models import CameraEvent, Passage
+from greenledger.gate.models import Camera, CameraEvent, Passage
 
 from .factories import make_gate, make_vehicle
 
@@ -41,12 +41,14 @@ def test_the_camera_has_its_answer_before_the_push_is_written(site, token):
         reply = json.loads(b"".join(response))["Response_AlarmInfoPlate"]
         assert reply["info"] == "ok"
         assert not Passage.objects.exists() and not CameraEvent.objects.exists()
+        assert Camera.objects.get(code="test-site-main-in").last_seen_at is None  # no write at all yet
         response.close()
     finally:
         for signal in (request_started, request_finished):
             signal.connect(close_old_connections)
     passage = Passage.objects.get()
     assert passage.decision == "pass" and passage.barrier_opened is True and CameraEvent.objects.count() == 1
+    assert Camera.objects.get(code="test-site-main-in").last_seen_at == passage.event.recorded_at
     assert sorted(a.caption for a in attachments_of(passage)) == ["plate", "scene"]
 
 
