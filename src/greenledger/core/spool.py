@@ -15,8 +15,8 @@ by GreenLedger only, in its own data directory. A file is emptied when everythin
 applied and it has grown past ``truncate_at``, and removed when its process exits with nothing
 pending.
 
-Work that fails is kept and tried again at the next ``apply_pending`` (the database may be busy
-or away); after ``attempts`` failures it is set aside in ``failed-<host>-<pid>.spool`` and logged
+Work that fails is kept and tried again, from its record, at the next ``apply_pending`` (the
+database may be busy or away); after ``attempts`` failures it is set aside in ``failed-<host>-<pid>.spool`` and logged
 as an error, so that one bad record cannot hold up the ones behind it. A replayed record that
 fails is set aside at once (replay runs right after this process's own work was written, so the
 database is there).
@@ -43,10 +43,11 @@ HEADER = struct.Struct(">II")
 class Spool:
     """One kind of deferred work. ``apply(item)`` writes what ``append(record, item)`` kept in
     memory; ``replay(record)`` writes a record read back from a file of a process that is gone
-    (both idempotent)."""
+    (both idempotent). ``set_aside(record, error)``, when given, is told about a record set aside
+    (to alarm the people who must look at it)."""
 
-    def __init__(self, name, *, apply, replay, truncate_at=4 << 20, attempts=3):
-        self.name, self.apply, self.replay = name, apply, replay
+    def __init__(self, name, *, apply, replay, set_aside=None, truncate_at=4 << 20, attempts=3):
+        self.name, self.apply, self.replay, self.on_set_aside = name, apply, replay, set_aside
         self.truncate_at, self.attempts = truncate_at, attempts
         self._lock = threading.RLock()
         self._pid = None
@@ -93,14 +94,17 @@ class Spool:
             while self.pending:
                 entry = self.pending[0]
                 try:
-                    self.apply(entry[1])
-                except Exception:
+                    if entry[2]:  # tried before: start again from the record (the item may be half-used)
+                        self.replay(entry[0])
+                    else:
+                        self.apply(entry[1])
+                except Exception as exc:
                     entry[2] += 1
                     if entry[2] < self.attempts:
                         logger.warning("%s: applying failed, kept for the next try", self.name, exc_info=True)
                         return
                     logger.error("%s: applying failed %d times, set aside", self.name, entry[2], exc_info=True)
-                    self._set_aside(entry[0])
+                    self._set_aside(entry[0], exc)
                 self.pending.pop(0)
             if self._file.tell() > self.truncate_at:
                 os.ftruncate(self._file.fileno(), 0)
@@ -114,10 +118,15 @@ class Spool:
                 else:
                     self._recovered = True
 
-    def _set_aside(self, record):
+    def _set_aside(self, record, error):
         data = pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL)
         with open(self.directory / f"failed-{socket.gethostname()}-{os.getpid()}.spool", "ab") as failed:
             failed.write(HEADER.pack(len(data), zlib.crc32(data)) + data)
+        if self.on_set_aside is not None:
+            try:
+                self.on_set_aside(record, error)
+            except Exception:
+                logger.error("%s: telling about a record set aside failed", self.name, exc_info=True)
 
     def recover(self):
         """Replay the spool files no live process holds; returns the number of records replayed."""
@@ -133,10 +142,10 @@ class Spool:
                 for record in read_records(orphan.read()):
                     try:
                         self.replay(record)
-                    except Exception:
+                    except Exception as exc:
                         logger.error("%s: replaying a record of %s failed, set aside", self.name, path.name,
                                      exc_info=True)
-                        self._set_aside(record)
+                        self._set_aside(record, exc)
                     replayed += 1
                 path.unlink()
         if replayed:

@@ -276,7 +276,26 @@ def write_push(pending):
     return passage
 
 
-PUSH_SPOOL = Spool("gate-pushes", apply=write_push, replay=lambda record: write_push(PendingPush.from_record(record)))
+def _push_set_aside(record, error):
+    """A decided push that could not be written: the environmental managers of its site are told
+    (the camera had its answer; the push waits in the spool's failed file)."""
+    from greenledger.core.models import Site
+
+    passage = record["passage"]
+    site = Site.objects.filter(pk=passage["site_id"]).first()
+    if site is None:
+        return
+    notify(people_to_tell(site, roles=("environmental_manager",)),
+           _("Camera push answered but not written: %(plate)s") % {"plate": passage["plate"] or "—"},
+           _("Camera %(camera)s, %(when)s, decision %(decision)s. Kept in the spool's failed file on the "
+             "server. %(error)s") % {"camera": record["event"]["camera_code"],
+                                     "when": f"{timezone.localtime(passage['occurred_at']):%Y-%m-%d %H:%M:%S}",
+                                     "decision": Decision(passage["decision"]).label, "error": str(error)[:300]},
+           level=NotificationLevel.WARNING, channels=())
+
+
+PUSH_SPOOL = Spool("gate-pushes", apply=write_push, replay=lambda record: write_push(PendingPush.from_record(record)),
+                   set_aside=_push_set_aside)
 
 
 # the lookups of every push, compiled once (core.prepared); key_hash and (camera_code, event_key) are unique

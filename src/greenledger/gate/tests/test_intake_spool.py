@@ -10,8 +10,8 @@ from django.db import close_old_connections
 from django.test.client import RequestFactory
 
 from greenledger.core.attachments import attachments_of
-from greenledger.core.models import ApiToken
-from greenledger.core.spool import Spool
+from greenledger.core.models import ApiToken, Notification
+from greenledger.core.spool import Spool, read_records
 from greenledger.gate import services
 from greenledger.gate.management.commands.camera_sim import zhenshi_payload
 from greenledger.gate.models import Camera, CameraEvent, Passage
@@ -79,3 +79,30 @@ def test_a_push_answered_by_a_process_that_died_is_written_by_the_next(site, tok
     shutil.copy(tmp_path / "copy.bak", left)  # replayed again: stored once
     assert nxt.recover() == 1
     assert Passage.objects.count() == 1 and CameraEvent.objects.count() == 1
+
+
+def test_a_push_that_cannot_be_written_is_set_aside_and_alarmed(site, token, settings, tmp_path, role_user,
+                                                                monkeypatch):
+    settings.GREENLEDGER_SPOOL_DIR = tmp_path
+    manager = role_user("environmental_manager", site)
+    body, ctype = zhenshi_payload("苏D99999", plate_id=23, images=False)
+    pending = services.accept_push("test-site-main-in", body, ctype, token=token)[3]
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(services, "write_passage", broken)
+    spool = Spool("gate-pushes", apply=services.write_push, replay=services.PUSH_SPOOL.replay,
+                  set_aside=services._push_set_aside, attempts=2)
+    spool.append(pending.record(), pending)
+    spool.apply_pending()
+    assert len(spool.pending) == 1 and not Notification.objects.exists()  # kept for the next try
+    spool.apply_pending()
+    assert spool.pending == [] and not Passage.objects.exists()
+    [failed] = (tmp_path / "gate-pushes").glob("failed-*.spool")
+    assert [r["event"]["event_key"] for r in read_records(failed.read_bytes())] == [pending.event.event_key]
+    [alarm] = Notification.objects.filter(recipient=manager)
+    assert "苏D99999" in alarm.title and "disk full" in alarm.body
+
+    monkeypatch.undo()  # once the cause is mended, the record set aside can be replayed
+    assert spool.replay(next(read_records(failed.read_bytes()))).plate == "苏D99999"
