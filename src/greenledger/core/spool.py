@@ -49,7 +49,8 @@ class Spool:
     def __init__(self, name, *, apply, replay, set_aside=None, truncate_at=4 << 20, attempts=3):
         self.name, self.apply, self.replay, self.on_set_aside = name, apply, replay, set_aside
         self.truncate_at, self.attempts = truncate_at, attempts
-        self._lock = threading.RLock()
+        self._file_lock = threading.Lock()  # the file and the list: held for an append, never while applying
+        self._apply_lock = threading.RLock()  # one thread applies at a time; the others append meanwhile
         self._pid = None
         self._file = None
         self._recovered = False
@@ -70,7 +71,7 @@ class Spool:
 
     def _close(self):
         """At exit: remove this process's file when everything in it was applied."""
-        with self._lock:
+        with self._apply_lock, self._file_lock:
             if self._file is not None and self._pid == os.getpid() and not self.pending:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(self._file.name)
@@ -80,7 +81,7 @@ class Spool:
     def append(self, record, item=None):
         """Put ``record`` (picklable) on disk and ``item`` (default: the record) in line to apply."""
         data = pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL)
-        with self._lock:
+        with self._file_lock:
             spool = self._own_file()
             spool.write(HEADER.pack(len(data), zlib.crc32(data)) + data)
             spool.flush()  # in the kernel's hands: survives the process
@@ -88,7 +89,7 @@ class Spool:
 
     def apply_pending(self):
         """Apply this process's pending work in order, then replay what dead processes left."""
-        with self._lock:
+        with self._apply_lock:
             if self._file is None or self._pid != os.getpid():
                 return
             while self.pending:
@@ -105,10 +106,12 @@ class Spool:
                         return
                     logger.error("%s: applying failed %d times, set aside", self.name, entry[2], exc_info=True)
                     self._set_aside(entry[0], exc)
-                self.pending.pop(0)
-            if self._file.tell() > self.truncate_at:
-                os.ftruncate(self._file.fileno(), 0)
-                self._file.seek(0)
+                with self._file_lock:
+                    self.pending.pop(0)
+            with self._file_lock:  # nothing appended since the list was seen empty can be cut off
+                if not self.pending and self._file.tell() > self.truncate_at:
+                    os.ftruncate(self._file.fileno(), 0)
+                    self._file.seek(0)
             if not self._recovered:
                 try:
                     self.recover()

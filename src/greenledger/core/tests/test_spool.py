@@ -109,3 +109,31 @@ def test_a_damaged_record_ends_the_file():
     bad[-1] ^= 0xFF
     assert list(read_records(good + bytes(bad) + frame("c"))) == ["a"]
     assert list(read_records(good + struct.pack(">II", 10 ** 6, 0))) == ["a"]
+
+
+def test_appending_does_not_wait_for_work_being_applied(spool_dir):
+    """A threaded server: one thread writes its push while another answers a camera and appends."""
+    import threading
+
+    started, release, applied = threading.Event(), threading.Event(), []
+
+    def slow(item):
+        started.set()
+        release.wait(5)
+        applied.append(item)
+
+    spool = Spool("t", apply=slow, replay=slow, truncate_at=1)
+    spool.append("first")
+    writer = threading.Thread(target=spool.apply_pending)
+    writer.start()
+    assert started.wait(5)
+    appender = threading.Thread(target=spool.append, args=("second",))
+    appender.start()
+    appender.join(2)
+    assert not appender.is_alive() and not release.is_set()  # appended while "first" is still being applied
+    path = spool_dir / "t" / f"{os.uname().nodename}-{os.getpid()}.spool"
+    assert list(read_records(path.read_bytes())) == ["first", "second"]
+    release.set()
+    writer.join(5)
+    assert applied == ["first", "second"] and spool.pending == []
+    assert path.stat().st_size == 0  # emptied only once nothing was pending
