@@ -42,22 +42,27 @@ ALERT_READERS = ("camera", "regulator", "integration")
 def camera_event(request, code: str):
     # not wrapped in the request's transaction (greenledger.api.NON_ATOMIC_URL_NAMES): the push is
     # written in its own short atomic blocks. The camera gets its decision first: the decided push
-    # goes to the spool, the reply goes out, and the response's closer (run by the server once the
-    # reply is sent) writes the event, the sealed passage and the snapshots.
+    # goes to the spool, the reply goes out, and the response's close() — which the WSGI server
+    # calls once the reply is sent — writes the event, the sealed passage and the snapshots.
     status, body, content_type, pending = accept_push(code, request.body, request.META.get("CONTENT_TYPE", ""),
                                                       token=_token_in(request))
-    response = HttpResponse(body, status=status, content_type=content_type)
-    if pending is not None:
-        PUSH_SPOOL.append(pending.record(), pending)
-        response._resource_closers.append(_write_after_reply)
-    return response
+    if pending is None:
+        return HttpResponse(body, status=status, content_type=content_type)
+    PUSH_SPOOL.append(pending.record(), pending)
+    return ReplyThenWrite(body, status=status, content_type=content_type)
 
 
-def _write_after_reply():
-    # the server has just handed the reply to the kernel, which woke the camera's connection on this
-    # CPU: let it run before the write takes the CPU for a few milliseconds
-    os.sched_yield()
-    PUSH_SPOOL.apply_pending()
+class ReplyThenWrite(HttpResponse):
+    """A reply whose push is written when the server closes it, after sending it."""
+
+    def close(self):
+        try:
+            # the kernel woke the camera's connection on this CPU when the reply was sent: let it run
+            # before the write takes the CPU for a few milliseconds
+            os.sched_yield()
+            PUSH_SPOOL.apply_pending()  # logs what fails and keeps it for the next try
+        finally:
+            super().close()
 
 
 def _token_in(request):
