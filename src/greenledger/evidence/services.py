@@ -87,8 +87,8 @@ def sealing_together(using=None):
 
 
 def _append_rows(rows, using):
-    """Append the leaves of saved rows ``[(model, pk), …]`` in order, with one append (a block holds
-    a few rows — a camera push four —, each read as ``seal`` reads it)."""
+    """Append the leaves of saved rows ``[(model, pk, row its INSERT returned or None), …]`` in order,
+    with one append (a block holds a few rows — a camera push four —, each taken as ``seal`` takes it)."""
     if rows:
         tree.append_leaves([_leaf_entry(model, pk, using, stored) for model, pk, stored in rows], using)
 
