@@ -2,24 +2,24 @@
 
 A request that must answer before it writes — a camera push: the barrier does not wait for the
 ledger — puts the work in its process's spool (one ``write`` to a file already open), answers,
-and applies the work once the answer is out (``apply_pending``, e.g. as the response's closer).
+and applies the work once the answer is out (``apply_pending``, e.g. in the response's ``close()``).
 If the process dies in between, its spool file stays behind, and the next process that applies
 work of the same spool replays it. Applying must therefore be idempotent: a replayed record may
 already be in the database.
 
-Files: ``<GREENLEDGER_SPOOL_DIR>/<name>/<host>-<pid>.spool`` (``<DATA_DIR>/spool`` unless set), each held under an exclusive ``flock`` by
-its live process, so that a file nobody holds belongs to a process that is gone. A record is
-``length (4 bytes) | CRC-32 (4 bytes) | pickle``; a torn record at the end of a file (the
-process died while writing it, before it answered) is left out. The files are written and read
-by GreenLedger only, in its own data directory. A file is emptied when everything in it has been
-applied and it has grown past ``truncate_at``, and removed when its process exits with nothing
-pending.
+Files: ``<GREENLEDGER_SPOOL_DIR>/<name>/<host>-<pid>.spool`` (``<DATA_DIR>/spool`` unless set),
+each held under an exclusive ``flock`` by its live process, so that a file nobody holds belongs to
+a process that is gone. A record is ``length (4 bytes) | CRC-32 (4 bytes) | pickle``; a torn
+record at the end of a file (the process died while writing it, before it answered) is left out.
+The files are written and read by GreenLedger only, in its own data directory. A file is emptied
+when everything in it has been applied and it has grown past ``truncate_at``, and removed when its
+process exits with nothing pending.
 
 Work that fails is kept and tried again, from its record, at the next ``apply_pending`` (the
-database may be busy or away); after ``attempts`` failures it is set aside in ``failed-<host>-<pid>.spool`` and logged
-as an error, so that one bad record cannot hold up the ones behind it. A replayed record that
-fails is set aside at once (replay runs right after this process's own work was written, so the
-database is there).
+database may be busy or away); after ``attempts`` failures it is set aside in
+``failed-<host>-<pid>.spool`` and logged as an error, so that one bad record cannot hold up the
+ones behind it. A replayed record that fails is set aside at once (replay runs right after this
+process's own work was written, so the database is there).
 """
 
 import atexit
