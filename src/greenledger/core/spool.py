@@ -7,7 +7,7 @@ If the process dies in between, its spool file stays behind, and the next proces
 work of the same spool replays it. Applying must therefore be idempotent: a replayed record may
 already be in the database.
 
-Files: ``<GREENLEDGER_SPOOL_DIR>/<name>/<host>-<pid>.spool`` (``<DATA_DIR>/spool`` unless set),
+Files: ``<GREENLEDGER_SPOOL_DIR>/<name>/<host>-<pid>-<random>.spool`` (``<DATA_DIR>/spool`` unless set),
 each held under an exclusive ``flock`` by its live process, so that a file nobody holds belongs to
 a process that is gone. A record is ``length (4 bytes) | CRC-32 (4 bytes) | pickle``; a torn
 record at the end of a file (the process died while writing it, before it answered) is left out.
@@ -31,6 +31,7 @@ import pickle
 import socket
 import struct
 import threading
+import uuid
 import zlib
 from pathlib import Path
 
@@ -63,7 +64,10 @@ class Spool:
     def _own_file(self):
         if self._file is None or self._pid != os.getpid():  # a forked process starts its own file
             self.directory.mkdir(parents=True, exist_ok=True)
-            self._file = open(self.directory / f"{socket.gethostname()}-{os.getpid()}.spool", "ab")
+            # the random part: a later process given the same pid (containers) must not take over
+            # a dead process's file as its own
+            name = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}.spool"
+            self._file = open(self.directory / name, "xb")
             fcntl.flock(self._file, fcntl.LOCK_EX)
             self._pid, self.pending, self._recovered = os.getpid(), [], False
             atexit.register(self._close)

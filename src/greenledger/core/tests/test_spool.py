@@ -5,6 +5,7 @@ import os
 import pickle
 import struct
 import zlib
+from pathlib import Path
 
 import pytest
 
@@ -27,7 +28,8 @@ def test_work_is_on_disk_before_it_is_applied_and_applied_in_order(spool_dir):
     spool = Spool("t", apply=applied.append, replay=applied.append, truncate_at=10 ** 9)
     spool.append({"n": 1})
     spool.append({"n": 2}, item="second, as kept in memory")
-    own = spool_dir / "t" / f"{os.uname().nodename}-{os.getpid()}.spool"
+    own = Path(spool._file.name)
+    assert own.parent == spool_dir / "t" and own.name.startswith(f"{os.uname().nodename}-{os.getpid()}-")
     assert list(read_records(own.read_bytes())) == [{"n": 1}, {"n": 2}] and applied == []
     spool.apply_pending()
     assert applied == [{"n": 1}, "second, as kept in memory"] and spool.pending == []
@@ -36,7 +38,7 @@ def test_work_is_on_disk_before_it_is_applied_and_applied_in_order(spool_dir):
 def test_the_file_is_emptied_once_applied_past_its_size(spool_dir):
     spool = Spool("t", apply=lambda item: None, replay=lambda record: None, truncate_at=100)
     spool.append("x" * 200)
-    path = spool_dir / "t" / f"{os.uname().nodename}-{os.getpid()}.spool"
+    path = Path(spool._file.name)
     assert path.stat().st_size > 200
     spool.apply_pending()
     assert path.stat().st_size == 0
@@ -68,7 +70,9 @@ def test_failed_work_is_kept_then_set_aside_without_holding_up_the_rest(spool_di
 def test_a_dead_process_file_is_replayed_once_a_live_one_is_left_alone(spool_dir):
     directory = spool_dir / "t"
     directory.mkdir()
-    (directory / "host-1.spool").write_bytes(frame({"n": 1}) + frame({"n": 2}) + frame({"n": 3})[:-4])  # torn tail
+    # a dead process that had this process's pid (pids are reused, in containers often): not taken for ours
+    dead = directory / f"{os.uname().nodename}-{os.getpid()}.spool"
+    dead.write_bytes(frame({"n": 1}) + frame({"n": 2}) + frame({"n": 3})[:-4])  # torn tail
     live = open(directory / "host-2.spool", "ab")
     live.write(frame({"n": 99}))
     live.flush()
@@ -79,7 +83,7 @@ def test_a_dead_process_file_is_replayed_once_a_live_one_is_left_alone(spool_dir
         spool.append({"own": True})
         spool.apply_pending()  # its own work first, then what the dead process left
         assert replayed == [{"n": 1}, {"n": 2}]
-        assert not (directory / "host-1.spool").exists() and (directory / "host-2.spool").exists()
+        assert not dead.exists() and (directory / "host-2.spool").exists()
         spool.apply_pending()
         assert replayed == [{"n": 1}, {"n": 2}]  # replayed once
     finally:
@@ -131,7 +135,7 @@ def test_appending_does_not_wait_for_work_being_applied(spool_dir):
     appender.start()
     appender.join(2)
     assert not appender.is_alive() and not release.is_set()  # appended while "first" is still being applied
-    path = spool_dir / "t" / f"{os.uname().nodename}-{os.getpid()}.spool"
+    path = Path(spool._file.name)
     assert list(read_records(path.read_bytes())) == ["first", "second"]
     release.set()
     writer.join(5)
