@@ -262,11 +262,14 @@ def write_push(pending):
         with transaction.atomic(), sealing_together():  # event, passage, snapshots: one append to the log
             event.save(force_insert=True)
             write_passage(passage, snapshots)
-    except IntegrityError:
+    except Exception as exc:
+        for snapshot in snapshots:  # their rows rolled back: no file without its row
+            snapshot.file.storage.delete(snapshot.file.name)
         # the same event arrived twice at once: the other request stored it
-        if _event_by_key.first(camera_code=event.camera_code, event_key=event.event_key) is None:
-            raise
-        return None
+        if isinstance(exc, IntegrityError) and _event_by_key.first(camera_code=event.camera_code,
+                                                                   event_key=event.event_key) is not None:
+            return None
+        raise
     if pending.touch:
         Camera.objects.filter(pk=event.camera_id).update(last_seen_at=event.recorded_at)
     if pending.command_barrier:

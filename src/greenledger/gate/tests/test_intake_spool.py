@@ -84,8 +84,9 @@ def test_a_push_answered_by_a_process_that_died_is_written_by_the_next(site, tok
 def test_a_push_that_cannot_be_written_is_set_aside_and_alarmed(site, token, settings, tmp_path, role_user,
                                                                 monkeypatch):
     settings.GREENLEDGER_SPOOL_DIR = tmp_path
+    settings.MEDIA_ROOT = tmp_path / "media"
     manager = role_user("environmental_manager", site)
-    body, ctype = zhenshi_payload("苏D99999", plate_id=23, images=False)
+    body, ctype = zhenshi_payload("苏D99999", plate_id=23)
     pending = services.accept_push("test-site-main-in", body, ctype, token=token)[3]
 
     def broken(*args, **kwargs):
@@ -103,6 +104,8 @@ def test_a_push_that_cannot_be_written_is_set_aside_and_alarmed(site, token, set
     assert [r["event"]["event_key"] for r in read_records(failed.read_bytes())] == [pending.event.event_key]
     [alarm] = Notification.objects.filter(recipient=manager)
     assert "苏D99999" in alarm.title and "disk full" in alarm.body
+    assert not [f for f in (tmp_path / "media").rglob("*") if f.is_file()]  # no snapshot file left without its row
 
     monkeypatch.undo()  # once the cause is mended, the record set aside can be replayed
-    assert spool.replay(next(read_records(failed.read_bytes()))).plate == "苏D99999"
+    passage = spool.replay(next(read_records(failed.read_bytes())))
+    assert passage.plate == "苏D99999" and len(attachments_of(passage)) == 2
