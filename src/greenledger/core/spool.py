@@ -19,7 +19,8 @@ Work that fails is kept and tried again, from its record, at the next ``apply_pe
 database may be busy or away); after ``attempts`` failures it is set aside in
 ``failed-<host>-<pid>.spool`` and logged as an error, so that one bad record cannot hold up the
 ones behind it. A replayed record that fails is set aside at once (replay runs right after this
-process's own work was written, so the database is there).
+process's own work was written, so the database is there). ``replay_failed`` replays what was set
+aside, once the cause is mended (for the camera pushes: ``greenledger gate-replay-failed``).
 """
 
 import atexit
@@ -158,6 +159,26 @@ class Spool:
         if replayed:
             logger.warning("%s: replayed %d records a stopped process had answered for", self.name, replayed)
         return replayed
+
+    def replay_failed(self):
+        """Replay the records set aside, once their cause is mended: ``(written, failed again)``.
+
+        A file is removed once all its records were tried (stopped halfway, it is simply tried again:
+        replaying is idempotent); what fails again is set aside anew, in this process's file."""
+        written, again = 0, []
+        for path in sorted(self.directory.glob("failed-*.spool")):
+            for record in read_records(path.read_bytes()):
+                try:
+                    self.replay(record)
+                except Exception as exc:
+                    logger.error("%s: a record set aside failed again", self.name, exc_info=True)
+                    again.append((record, exc))
+                else:
+                    written += 1
+            path.unlink()
+        for record, exc in again:
+            self._set_aside(record, exc)
+        return written, len(again)
 
 
 def read_records(data: bytes):
