@@ -16,7 +16,7 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import F, Max
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -65,7 +65,8 @@ def alert_state(site):
 
 
 def feed_passages(site, gate=None):
-    passages = Passage.objects.filter(site=site).select_related("gate", "lane").order_by("-recorded_at", "-pk")
+    passages = (Passage.objects.filter(site=site).select_related("gate", "lane")
+                .annotate(offline=F("event__offline_replay")).order_by("-recorded_at", "-pk"))
     if gate is not None:
         passages = passages.filter(gate=gate)
     return list(passages[:FEED_SIZE])
@@ -101,7 +102,9 @@ def feed_context(request, site, gate):
     photos = photos_by_passage(passages)
     rows = [{"p": p, "photos": photos.get(str(p.pk), []), "unknown": p.vehicle_kind == VehicleKind.UNKNOWN,
              "remote": actions.can_open_remotely(p.lane)} for p in passages]
-    return {"site": site, "gate": gate, "rows": rows, "latest": rows[0] if rows else None,
+    # the big card is the vehicle at the gate now: not a camera's offline replay of an earlier passage
+    latest = next((row for row in rows if not row["p"].offline), rows[0] if rows else None)
+    return {"site": site, "gate": gate, "rows": rows, "latest": latest,
             "stamp": feed_stamp(site, gate), "alert": alert_state(site),
             "can_release": request.user.has_perm(actions.RELEASE_PERMISSION),
             "can_cargo": request.user.has_perm(actions.CARGO_PERMISSION),

@@ -125,3 +125,23 @@ def test_dashboard_panel_counts_today_and_names_the_alert_level(rf, site, gate, 
         figures = {str(label): str(value) for label, value, _link in panel(request, site)["figures"]}
     assert (figures["Entries today"], figures["Exits today"], figures["Blocked today"]) == ("2", "1", "1")
     assert figures["Alert level now"] == "Orange (level II)"
+
+
+def test_an_offline_replay_is_marked_and_does_not_take_the_big_card(client, site, gate, guard):
+    from greenledger.core.models import ApiToken
+    from greenledger.gate import services
+    from greenledger.gate.management.commands.camera_sim import zhenshi_payload
+
+    token = ApiToken.issue(name="相机", site=site, purpose="camera")[1]
+    camera = gate.lanes.first().cameras.first().code
+    live, ctype = zhenshi_payload("苏D10001", plate_id=1, images=False)
+    services.process_push(camera, live, ctype, token=token)
+    replay, ctype = zhenshi_payload("苏D20002", plate_id=2, images=False, offline=True,
+                                    when=timezone.now() - datetime.timedelta(hours=3))
+    services.process_push(camera, replay, ctype, token=token)  # arrives last
+    response = feed(client, site)
+    assert response.context["latest"]["p"].plate == "苏D10001"  # the vehicle at the gate now
+    rows = {row["p"].plate: row["p"].offline for row in response.context["rows"]}
+    assert rows == {"苏D10001": False, "苏D20002": True}
+    page = response.content.decode()
+    assert page.count('data-offline="1"') == 1 and "Back-filled" in page
