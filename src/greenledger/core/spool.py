@@ -20,7 +20,8 @@ database may be busy or away); after ``attempts`` failures it is set aside in
 ``failed-<host>-<pid>.spool`` and logged as an error, so that one bad record cannot hold up the
 ones behind it. A replayed record that fails is set aside at once (replay runs right after this
 process's own work was written, so the database is there). ``replay_failed`` replays what was set
-aside, once the cause is mended (for the camera pushes: ``greenledger gate-replay-failed``).
+aside, once the cause is mended (for the camera pushes: ``greenledger gate-replay-failed``); a file
+it is working on is named ``replaying-…``.
 """
 
 import atexit
@@ -40,6 +41,7 @@ from django.conf import settings
 
 logger = logging.getLogger("greenledger.spool")
 HEADER = struct.Struct(">II")
+SET_ASIDE = ("failed-", "replaying-")  # files of records set aside (replay_failed), not of a process
 
 
 class Spool:
@@ -85,10 +87,10 @@ class Spool:
 
     def append(self, record, item=None):
         """Put ``record`` (picklable) on disk and ``item`` (default: the record) in line to apply."""
-        data = pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL)
+        data = frame(record)
         with self._file_lock:
             spool = self._own_file()
-            spool.write(HEADER.pack(len(data), zlib.crc32(data)) + data)
+            spool.write(data)
             spool.flush()  # in the kernel's hands: survives the process
             self.pending.append([record, record if item is None else item, 0])
 
@@ -127,9 +129,8 @@ class Spool:
                     self._recovered = True
 
     def _set_aside(self, record, error):
-        data = pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL)
         with open(self.directory / f"failed-{socket.gethostname()}-{os.getpid()}.spool", "ab") as failed:
-            failed.write(HEADER.pack(len(data), zlib.crc32(data)) + data)
+            failed.write(frame(record))
         if self.on_set_aside is not None:
             try:
                 self.on_set_aside(record, error)
@@ -140,22 +141,16 @@ class Spool:
         """Replay the spool files no live process holds; returns the number of records replayed."""
         replayed = 0
         for path in sorted(self.directory.glob("*.spool")):
-            if path.name.startswith("failed-") or (self._file is not None and path.name == Path(self._file.name).name):
+            if path.name.startswith(SET_ASIDE) or (self._file is not None and path.name == Path(self._file.name).name):
                 continue
             with open(path, "rb+") as orphan:
                 try:
                     fcntl.flock(orphan, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 except BlockingIOError:
                     continue  # its process is alive
-                for record in read_records(orphan.read()):
-                    try:
-                        self.replay(record)
-                    except Exception as exc:
-                        logger.error("%s: replaying a record of %s failed, set aside", self.name, path.name,
-                                     exc_info=True)
-                        self._set_aside(record, exc)
-                    replayed += 1
+                written, failed = self._replay(read_records(orphan.read()))
                 path.unlink()
+            replayed += written + failed
         if replayed:
             logger.warning("%s: replayed %d records a stopped process had answered for", self.name, replayed)
         return replayed
@@ -163,22 +158,37 @@ class Spool:
     def replay_failed(self):
         """Replay the records set aside, once their cause is mended: ``(written, failed again)``.
 
-        A file is removed once all its records were tried (stopped halfway, it is simply tried again:
-        replaying is idempotent); what fails again is set aside anew, in this process's file."""
-        written, again = 0, []
-        for path in sorted(self.directory.glob("failed-*.spool")):
-            for record in read_records(path.read_bytes()):
-                try:
-                    self.replay(record)
-                except Exception as exc:
-                    logger.error("%s: a record set aside failed again", self.name, exc_info=True)
-                    again.append((record, exc))
-                else:
-                    written += 1
+        Each file is renamed ``replaying-…`` first (what fails again goes to this process's
+        ``failed-…`` file, which may have had that file's name) and removed once all its records were
+        tried; stopped halfway, it is simply tried again (replaying is idempotent)."""
+        written = again = 0
+        for path in sorted([*self.directory.glob("failed-*.spool"), *self.directory.glob("replaying-*.spool")]):
+            if path.name.startswith("failed-"):
+                path = path.rename(path.with_name(f"replaying-{path.name}"))
+            done, failed = self._replay(read_records(path.read_bytes()))
+            written, again = written + done, again + failed
             path.unlink()
-        for record, exc in again:
-            self._set_aside(record, exc)
-        return written, len(again)
+        return written, again
+
+    def _replay(self, records):
+        """Replay ``records``, setting aside those that fail: ``(written, failed)``."""
+        written = failed = 0
+        for record in records:
+            try:
+                self.replay(record)
+            except Exception as exc:
+                logger.error("%s: replaying a record failed, set aside", self.name, exc_info=True)
+                self._set_aside(record, exc)
+                failed += 1
+            else:
+                written += 1
+        return written, failed
+
+
+def frame(record) -> bytes:
+    """One record as it is written to a spool file."""
+    data = pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL)
+    return HEADER.pack(len(data), zlib.crc32(data)) + data
 
 
 def read_records(data: bytes):

@@ -2,25 +2,18 @@
 
 import fcntl
 import os
-import pickle
 import struct
-import zlib
 from pathlib import Path
 
 import pytest
 
-from greenledger.core.spool import HEADER, Spool, read_records
+from greenledger.core.spool import Spool, frame, read_records
 
 
 @pytest.fixture
 def spool_dir(settings, tmp_path):
     settings.GREENLEDGER_SPOOL_DIR = tmp_path
     return tmp_path
-
-
-def frame(record):
-    data = pickle.dumps(record)
-    return HEADER.pack(len(data), zlib.crc32(data)) + data
 
 
 def test_work_is_on_disk_before_it_is_applied_and_applied_in_order(spool_dir):
@@ -141,3 +134,25 @@ def test_appending_does_not_wait_for_work_being_applied(spool_dir):
     writer.join(5)
     assert applied == ["first", "second"] and spool.pending == []
     assert path.stat().st_size == 0  # emptied only once nothing was pending
+
+
+def test_records_set_aside_are_replayed_and_what_fails_again_stays_set_aside(spool_dir):
+    directory = spool_dir / "t"
+    directory.mkdir()
+    replayed = []
+
+    def replay(record):
+        if record == "still broken":
+            raise RuntimeError("database refused it")
+        replayed.append(record)
+
+    spool = Spool("t", apply=replay, replay=replay)
+    # this process's own failed file, and one a replay stopped halfway through left behind
+    own = directory / f"failed-{os.uname().nodename}-{os.getpid()}.spool"
+    own.write_bytes(frame("a") + frame("still broken"))
+    (directory / "replaying-failed-host-1.spool").write_bytes(frame("b"))
+    assert spool.replay_failed() == (2, 1)
+    assert sorted(replayed) == ["a", "b"]
+    assert [path.name for path in directory.iterdir()] == [own.name]
+    assert list(read_records(own.read_bytes())) == ["still broken"]
+    assert spool.recover() == 0  # files of records set aside are not a dead process's
