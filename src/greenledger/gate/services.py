@@ -29,7 +29,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from greenledger.core.attachments import attach, prepare as prepare_attachment
-from greenledger.core.models import Attachment, NotificationLevel
+from greenledger.core.models import Attachment, NotificationLevel, Site
 from greenledger.core.notifications import notify
 from greenledger.core.prepared import Prepared
 from greenledger.core.spool import Spool
@@ -243,7 +243,7 @@ class PendingPush:
     def from_record(cls, record):
         event, passage = CameraEvent(**record["event"]), Passage(**record["passage"])
         passage.event = event
-        return cls(event, passage, record["images"], record["command_barrier"], record.get("touch", False))
+        return cls(event, passage, record["images"], record["command_barrier"], record["touch"])
 
 
 def _values(instance):
@@ -255,8 +255,8 @@ def write_push(pending):
     before the transaction), the exit's pairing; then the Hikvision barrier command. Returns the
     passage, or None when the event was stored already (a repeat, a replayed spool record)."""
     event, passage = pending.event, pending.passage
-    if _event_by_key.first(camera_code=event.camera_code, event_key=event.event_key) is not None:
-        return None
+    # no second look for the event before writing (the push was decided a moment ago, after one):
+    # a repeat fails on the event's unique key, and its files are removed
     snapshots = stored_images(passage, pending.images)  # files written outside the write transaction
     try:
         with transaction.atomic(), sealing_together():  # event, passage, snapshots: one append to the log
@@ -282,8 +282,6 @@ def write_push(pending):
 def _push_set_aside(record, error):
     """A decided push that could not be written: the environmental managers of its site are told
     (the camera had its answer; the push waits in the spool's failed file)."""
-    from greenledger.core.models import Site
-
     passage = record["passage"]
     site = Site.objects.filter(pk=passage["site_id"]).first()
     if site is None:
