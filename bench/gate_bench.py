@@ -55,6 +55,9 @@ def parse_args():
                         help="threads per gunicorn worker (more than 1: gunicorn's gthread workers)")
     parser.add_argument("--non-atomic", action="store_true",
                         help="experiment: serve with ATOMIC_REQUESTS off (what exempting the camera endpoint gives)")
+    parser.add_argument("--decide-only", action="store_true",
+                        help="experiment, not a product mode: the server answers every push and drops it unwritten "
+                             "(no event, passage or snapshot), to show what the deciding path alone costs")
     return parser.parse_args()
 
 
@@ -81,6 +84,16 @@ def setup(args, data_dir):
             "from greenledger.settings import *  # noqa\nDATABASES['default']['ATOMIC_REQUESTS'] = False\n")
         env["PYTHONPATH"] = str(data_dir)
         env["DJANGO_SETTINGS_MODULE"] = "bench_settings"
+    if args.decide_only:
+        # the endpoint decides and answers as always; the spool it hands the push to drops it
+        (data_dir / "bench_wsgi.py").write_text(
+            "from greenledger.wsgi import application  # noqa: F401 (sets Django up)\n"
+            "from greenledger.gate import intake_api\n\n\n"
+            "class Dropped:\n"
+            "    def append(self, record, item):\n        pass\n\n"
+            "    def apply_pending(self):\n        pass\n\n\n"
+            "intake_api.PUSH_SPOOL = Dropped()\n")
+        env["PYTHONPATH"] = str(data_dir)
     os.environ.clear()
     os.environ.update(env)
     subprocess.run([BIN / "greenledger", "migrate", "-v0"], env=env, check=True)
@@ -102,6 +115,8 @@ def setup(args, data_dir):
     secret = ApiToken.issue(name="bench", site=site, purpose="camera")[1]
     from django.db import connection
 
+    with connection.cursor() as cursor:  # planner statistics, as autovacuum keeps them on a running site
+        cursor.execute("ANALYZE")
     connection.close()
     return env, secret, plates
 
@@ -175,12 +190,12 @@ def pct(values, q):
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else values[0]
 
 
-def start_server(workers, env, port=0, threads=1):
+def start_server(workers, env, port=0, threads=1, app="greenledger.wsgi"):
     """A server process on ``port`` (0: a free one): gunicorn with ``workers`` processes (``threads``
     each), or runserver for 0."""
     port = port or free_port()
     if workers:
-        command = [BIN / "gunicorn", "greenledger.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
+        command = [BIN / "gunicorn", app, "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
                    "--threads", str(threads), "--timeout", "60", "--no-control-socket"]
     else:
         command = [BIN / "greenledger", "runserver", "--noreload", f"127.0.0.1:{port}"]
@@ -216,6 +231,8 @@ def run_steps(args, rates, pushes, secret, server, workers):
         server_name += f" × {args.worker_threads} threads"
     if args.non_atomic:
         server_name += ", ATOMIC_REQUESTS off (experiment)"
+    if args.decide_only:
+        server_name += ", pushes decided and answered but not written (experiment)"
     print(f"\ndatabase: {db}; {server_name}; {args.threads} client threads, {args.seconds:g} s per step, "
           f"{'no images' if args.no_images else 'scene + plate JPEG per push'}; "
           f"load average {load_average()} before")
@@ -247,7 +264,10 @@ def main():
         per_server = int(sum(rates) * args.seconds) + 50  # steps + warm-up: every push a new event
         pushes = Pushes(plates, per_server * len(worker_counts), images=not args.no_images)
         for workers in worker_counts:
-            server = start_server(workers, env, args.port, args.worker_threads)
+            if args.decide_only and not workers:
+                raise SystemExit("--decide-only needs gunicorn workers (--workers 1 or more)")
+            server = start_server(workers, env, args.port, args.worker_threads,
+                                  app="bench_wsgi:application" if args.decide_only else "greenledger.wsgi")
             run_steps(args, rates, pushes, secret, server, workers)
             stop(server)
             server = None

@@ -32,7 +32,8 @@ def platforms_of(site_id):
 
 
 # asked for every passage and snapshot: compiled once (core.prepared)
-_enabled_platforms = Prepared(lambda site_id: Platform.objects.filter(site_id=site_id, enabled=True).only("id"))
+_enabled_platforms = Prepared(lambda site_id: Platform.objects.filter(site_id=site_id, enabled=True).order_by("id")
+                             .only("id"))  # not the listing order: that joins the site and the enterprise
 
 
 def connect_signals():
