@@ -32,7 +32,7 @@ dev: $(VENV)/.dev-installed
 
 run: install
 	$(BIN)/greenledger migrate --noinput
-	$(BIN)/greenledger demo
+	GREENLEDGER_URL=http://$(HOST):$(PORT) $(BIN)/greenledger demo
 	$(BIN)/greenledger evidence-checkpoint
 	@echo ""
 	@echo "GreenLedger 绿账 is starting on http://$(HOST):$(PORT)/  (SQLite file: $(GREENLEDGER_DATA_DIR)/greenledger.sqlite3)"

@@ -9,6 +9,7 @@ for ``greenledger camera-sim``; a new one is issued only when that one is gone o
 """
 
 import datetime
+import os
 import random
 import time
 from decimal import Decimal
@@ -84,7 +85,8 @@ def load(stdout=None):
         stdout.write(f"demo gate: 东门 with 2 lanes, {len(vehicles)} registered vehicles, {generated} new passages "
                      f"({Passage.objects.filter(site=site).count()} in all, {time.monotonic() - began:.1f} s)")
         stdout.write(f"demo gate camera token (purpose camera, site {site.code}): {token}")
-        stdout.write(f"  greenledger camera-sim --url http://127.0.0.1:8000 --token {token} --camera east-in-zs")
+        url = os.environ.get("GREENLEDGER_URL", "http://127.0.0.1:8000")  # make run passes the address it serves
+        stdout.write(f"  greenledger camera-sim --url {url} --token {token} --camera east-in-zs")
 
 
 def ensure_gate(site):

@@ -131,8 +131,9 @@ def _apply_rules(policy, subject, direction, cargo):
             return Verdict(rule.action, reason[:300], ref, rule_id=rule.pk)
     if not policy.rule_set_name:
         return Verdict(Decision.PASS, _("%(vehicle)s: no rule set in force") % {"vehicle": vehicle}, "")
-    return Verdict(policy.default_action, _("%(vehicle)s: no rule applies (rule set default)") % {"vehicle": vehicle},
-                   f"{policy.rule_set_name} default"[:200])
+    reason = _("%(vehicle)s: no rule of %(rule_set)s restricts it; the rule set's default applies: %(action)s") % {
+        "vehicle": vehicle, "rule_set": policy.rule_set_name, "action": Decision(policy.default_action).label}
+    return Verdict(policy.default_action, reason[:300], f"{policy.rule_set_name} default"[:200])
 
 
 def rule_matches(rule, policy, subject, direction, cargo):

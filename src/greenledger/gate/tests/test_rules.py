@@ -103,6 +103,17 @@ def test_rule_set_default_applies_when_no_rule_matches():
     assert decision(pol, truck(stage="6")) == "manual"
 
 
+def test_the_default_decision_is_given_in_words_with_its_rule_set():
+    from django.utils import translation
+
+    pol = Policy(grade="B", rules=(), rule_set_name="日常", default_action="pass")
+    with translation.override("zh-hans"):
+        verdict = evaluate(pol, truck(stage="4"), direction="in")
+    assert verdict.decision == "pass"
+    assert "“日常”中没有限制它的规则" in verdict.reason and verdict.reason.endswith("放行")
+    assert verdict.rule_ref == "日常 default"
+
+
 def test_reason_names_the_vehicle_the_rule_and_the_rule_set():
     verdict = evaluate(policy(alert="orange"), truck(stage="4"), direction="in")
     assert verdict.decision == "block"
