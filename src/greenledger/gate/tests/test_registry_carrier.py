@@ -114,3 +114,29 @@ def test_carrier_is_created_through_the_form(client, site, role_user):
     response = client.post(reverse("gate:carrier_add"), {"site": site.pk, "name": "新车队", "credit_code": "",
                                                          "contact": "", "phone": "", "registration_open": "on"})
     assert response.status_code == 302 and Carrier.objects.get().name == "新车队"
+
+
+def test_the_carrier_list_counts_vehicles_in_one_query(client, site, role_user):
+    client.force_login(role_user("environmental_manager", site))
+    url = reverse("gate:carrier_list")
+    client.get(url)  # sessions, permissions and caches warmed once
+    first = Carrier.objects.create(site=site, name="一号车队")
+    for n in range(3):
+        make_vehicle(site, plate=f"苏D1000{n}", carrier=first)
+
+    def queries_for_page():
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(connection) as captured:
+            page = client.get(url).content.decode()
+        return len(captured), page
+
+    few, page = queries_for_page()
+    assert "一号车队" in page
+    rows = page.split("一号车队", 1)[1].split("</tr>", 1)[0]
+    assert ">3<" in rows.replace(" ", "")  # its three vehicles
+    for n in range(5):
+        Carrier.objects.create(site=site, name=f"车队{n}")
+    many, _page = queries_for_page()
+    assert many == few
