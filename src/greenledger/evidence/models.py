@@ -22,15 +22,48 @@ class AppendOnlyError(Exception):
     """A ledger record was about to be changed or deleted in place."""
 
 
+def _derived_only(model, names):
+    """Raise AppendOnlyError unless every field in ``names`` is one of the model's derived columns."""
+    derived = set(model.evidence_derived_fields)
+    for name in names:
+        field = model._meta.get_field(name)
+        if field.name not in derived and field.attname not in derived:
+            raise AppendOnlyError(f"{model._meta.label}.{name} is sealed; write a correction record instead")
+
+
+class SealedQuerySet(models.QuerySet):
+    """The ORM's bulk paths on ledger records, held to the same rule as ``save``: no row is changed
+    except in its derived columns, none is deleted, and rows are created one by one so that each is
+    sealed (``bulk_create`` would store them unsealed)."""
+
+    def update(self, **kwargs):
+        _derived_only(self.model, kwargs)
+        return super().update(**kwargs)
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        _derived_only(self.model, fields)
+        return super().bulk_update(objs, fields, batch_size=batch_size)
+
+    def delete(self):
+        raise AppendOnlyError(f"{self.model._meta.label} is append-only; records are never deleted")
+
+    def bulk_create(self, objs, *args, **kwargs):
+        raise AppendOnlyError(f"{self.model._meta.label} records are sealed one by one: save() each of them")
+
+
 class SealedModel(models.Model):
     """Base for every ledger record: inserted once, sealed in the same transaction, never changed.
 
     ``evidence_derived_fields`` names columns that hold state derived from later sealed rows (an
     approval, a superseding correction, search text). They are left out of the seal and are the
-    only columns an update may touch: ``save(update_fields=[...derived...])``.
+    only columns an update may touch: ``save(update_fields=[...derived...])`` or
+    ``objects.filter(...).update(derived=...)``. The default manager's other bulk paths refuse
+    (:class:`SealedQuerySet`).
     """
 
     evidence_derived_fields: tuple[str, ...] = ()
+
+    objects = SealedQuerySet.as_manager()
 
     class Meta:
         abstract = True

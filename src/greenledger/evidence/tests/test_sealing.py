@@ -9,6 +9,7 @@ import pytest
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import IntegrityError, models, transaction
+from django.utils import timezone
 
 from greenledger.evidence import canonical, merkle, registry, services, tree
 from greenledger.evidence.models import AppendOnlyError, Checkpoint, Leaf
@@ -62,6 +63,42 @@ def test_sealed_record_cannot_be_deleted(make_attachment):
     attachment = make_attachment()
     with pytest.raises(AppendOnlyError):
         attachment.delete()
+
+
+def test_the_orm_bulk_paths_refuse_sealed_records_too(make_attachment):
+    from greenledger.core.models import Attachment
+
+    attachment = make_attachment()
+    before = canonical.read_record(Attachment, attachment.pk)
+    rows = Attachment.objects.filter(pk=attachment.pk)
+    with pytest.raises(AppendOnlyError):
+        rows.update(caption="changed")
+    with pytest.raises(AppendOnlyError):
+        rows.delete()
+    attachment.caption = "changed"
+    with pytest.raises(AppendOnlyError):
+        Attachment.objects.bulk_update([attachment], ["caption"])
+    with pytest.raises(AppendOnlyError):
+        Attachment.objects.bulk_create([Attachment(caption="unsealed", content_type=attachment.content_type,
+                                                   object_id=attachment.object_id)])
+    assert canonical.read_record(Attachment, attachment.pk) == before
+    assert Attachment.objects.count() == 1
+
+
+def test_derived_columns_may_still_be_updated_in_bulk(site):
+    from greenledger.gate.models import Passage
+    from greenledger.gate.tests.factories import make_gate
+
+    from greenledger.gate.services import record_passage
+
+    lane = make_gate(site).lanes.first()
+    passage = record_passage(lane=lane, plate="苏D12345", plate_color="yellow", direction=lane.direction,
+                             occurred_at=timezone.now())
+    Passage.objects.filter(pk=passage.pk).update(dwell_seconds=60, final_decision="pass")  # derived: allowed
+    assert Passage.objects.get(pk=passage.pk).dwell_seconds == 60
+    with pytest.raises(AppendOnlyError):
+        Passage.objects.filter(pk=passage.pk).update(plate="苏D99999")
+    assert Passage.objects.get(pk=passage.pk).plate == "苏D12345"
 
 
 def test_log_rows_cannot_be_changed_or_deleted(make_attachment):
