@@ -38,3 +38,35 @@ def test_simulator_posts_zhenshi_and_hikvision_pushes_to_a_live_server(live_serv
     assert CameraEvent.objects.count() == 40 - repeats
     assert {p.camera.protocol for p in Passage.objects.select_related("camera")} == {"zhenshi", "hikvision"}
     assert Passage.objects.filter(direction="out", paired_id__isnull=False).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_named_cameras_and_plates_need_no_local_database(live_server, site, monkeypatch):
+    from django.db import DatabaseError
+    from django.core.management.base import CommandError
+
+    from greenledger.gate.management.commands import camera_sim
+
+    load_defaults()
+    make_gate(site, code="main")
+    make_vehicle(site, "苏D12345", stage="6")
+    secret = ApiToken.issue(name="sim", site=site, purpose="camera")[1]
+
+    def unreadable(codes):
+        raise DatabaseError("no such table: gate_camera")
+
+    monkeypatch.setattr(camera_sim, "local_cameras", unreadable)  # e.g. a remote server's gate
+    with pytest.raises(CommandError, match="--protocol"):
+        call_command("camera_sim", url=live_server.url, token=secret, rate=0, count=1, stdout=StringIO())
+    out = StringIO()
+    call_command("camera_sim", url=live_server.url, token=secret, rate=0, count=3, seed=1, stdout=out,
+                 cameras=[f"{site.code}-main-in"], protocol="zhenshi", direction="in", plates=["苏D12345:yellow"])
+    lines = out.getvalue().splitlines()
+    assert lines[-1].startswith("sent 3 pushes") and all("HTTP 200" in line for line in lines[:-1]), lines
+    deadline = time.monotonic() + 10
+    while not Passage.objects.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert set(Passage.objects.values_list("plate", flat=True)) == {"苏D12345"}
+    with pytest.raises(CommandError, match="PLATE:COLOUR"):
+        call_command("camera_sim", url=live_server.url, token=secret, cameras=["x"], protocol="zhenshi",
+                     plates=["苏D12345:purple"], stdout=StringIO())

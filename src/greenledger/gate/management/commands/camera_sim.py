@@ -8,6 +8,13 @@ are offline replays (``isoffline=1``, older capture time). Snapshots are JPEGs d
     greenledger camera-sim --url http://127.0.0.1:8000 --token glt_… --rate 2 --count 40 \\
         --camera demo-main-in --camera demo-main-out
 
+Cameras and plates are read from this installation's database (run it where the server's data
+lives). Against another server, name the camera and its protocol, and the plates if you like; the
+database is then not read::
+
+    greenledger camera-sim --url https://gate.example.com --token glt_… --camera east-in-zs \\
+        --protocol zhenshi --direction in --plate 苏D60777 --plate 苏E40000:green --count 4
+
 The payload builders are used by the tests and the benchmark too.
 """
 
@@ -22,6 +29,7 @@ import uuid
 from datetime import datetime, timedelta, timezone as dt_timezone
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError
 
 # 1×1 grey baseline JPEG, used when Pillow is not installed
 TINY_JPEG = base64.b64decode(
@@ -169,6 +177,32 @@ class Simulation:
         return code, protocol, body, ctype
 
 
+PROTOCOLS = {"zhenshi", "hikvision"}
+PLATE_COLORS = set(ZHENSHI_COLOR)
+
+
+def parse_plate(text):
+    """(plate, colour) from ``PLATE`` or ``PLATE:COLOUR`` (colour codes as in ZHENSHI_COLOR)."""
+    plate, _, color = text.partition(":")
+    color = color or "yellow"
+    if not plate.strip() or color not in PLATE_COLORS:
+        raise CommandError(f"--plate {text}: give PLATE or PLATE:COLOUR, COLOUR one of {', '.join(sorted(PLATE_COLORS))}")
+    return plate.strip(), color
+
+
+def local_cameras(codes):
+    """The active cameras of this installation (those named in ``codes``, or all)."""
+    from greenledger.gate.models import Camera
+
+    cameras = Camera.objects.select_related("lane__gate__site").filter(active=True)
+    if codes:
+        cameras = cameras.filter(code__in=codes)
+    cameras = list(cameras)
+    if not cameras:
+        raise CommandError("no such active camera; name one with --camera CODE")
+    return cameras
+
+
 def site_plates(cameras):
     """Registered (any review state) and listed plates of the cameras' site, with the made-up ones."""
     from greenledger.gate.models import ListEntry, Vehicle
@@ -191,18 +225,33 @@ class Command(BaseCommand):
         parser.add_argument("--rate", type=float, default=1.0, help="pushes per second")
         parser.add_argument("--count", type=int, default=20, help="number of pushes")
         parser.add_argument("--seed", type=int, default=None)
+        parser.add_argument("--protocol", choices=sorted(PROTOCOLS),
+                            help="protocol of the --camera cameras: they and the plates are then not read from "
+                                 "this installation's database (a remote server)")
+        parser.add_argument("--direction", choices=["in", "out"], default="in",
+                            help="lane direction of the --camera cameras with --protocol (default in)")
+        parser.add_argument("--plate", action="append", dest="plates", default=[],
+                            help="plate to send, PLATE or PLATE:COLOUR (repeat; default: the site's registry "
+                                 "and made-up plates)")
 
     def handle(self, *args, **options):
-        from greenledger.gate.models import Camera
-
-        cameras = Camera.objects.select_related("lane__gate__site").filter(active=True)
-        if options["cameras"]:
-            cameras = cameras.filter(code__in=options["cameras"])
-        cameras = list(cameras)
-        if not cameras:
-            raise CommandError("no such active camera; name one with --camera CODE")
-        plan = Simulation(site_plates(cameras), [(c.code, c.protocol, c.lane.direction) for c in cameras],
-                          options["count"], options["seed"])
+        plates = [parse_plate(text) for text in options["plates"]]
+        if options["protocol"]:
+            if not options["cameras"]:
+                raise CommandError("--protocol needs the camera codes: --camera CODE")
+            cameras = [(code, options["protocol"], options["direction"]) for code in options["cameras"]]
+            plates = plates or [(p, "yellow") for p in UNREGISTERED]
+        else:
+            try:
+                found = local_cameras(options["cameras"])
+                plates = plates or site_plates(found)
+            except DatabaseError as exc:
+                raise CommandError(
+                    f"cannot read the cameras from this installation's database ({exc}). Run camera-sim with the "
+                    "server's GREENLEDGER_DATA_DIR / DATABASE_URL, or name the cameras: --camera CODE --protocol "
+                    "zhenshi|hikvision [--direction in|out] [--plate PLATE]") from exc
+            cameras = [(c.code, c.protocol, c.lane.direction) for c in found]
+        plan = Simulation(plates, cameras, options["count"], options["seed"])
         base = options["url"].rstrip("/")
         interval = 1.0 / options["rate"] if options["rate"] > 0 else 0
         tally = {}
