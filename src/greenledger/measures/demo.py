@@ -135,6 +135,9 @@ CHECKLISTS = {
 }
 
 
+COUNT_UNITS = {"个", "次", "件", "台", "辆", "人"}
+
+
 def ensure_sites():
     sites = {SITE_CODE: Site.objects.get(code=SITE_CODE)}
     for enterprise_name, code, name, industry, stages in OTHER_SITES:
@@ -283,7 +286,8 @@ class MonthOfRecords:
             value = low + (high - low) * self.rng.uniform(0.35, 0.9)
             if anomaly:
                 value = low - abs(high - low) * 0.2 if low > 0 else high * 1.3
-            values[p.code] = round(value, 3 if high < 1 else 1)
+            # counted things (抽检数 个) are whole numbers; measured ones keep one or three decimals
+            values[p.code] = round(value) if p.unit in COUNT_UNITS else round(value, 3 if high < 1 else 1)
         return values
 
     def generate(self):

@@ -226,3 +226,19 @@ def test_hourly_status_of_a_continuous_measure_follows_its_telemetry(plant):
     assert rows[base + datetime.timedelta(hours=1)].status == "running"
     assert rows[base + datetime.timedelta(hours=2)].status == "stopped"
     assert rows[base + datetime.timedelta(hours=2)].source == "telemetry"
+
+
+@pytest.mark.django_db
+def test_demo_records_count_whole_things_in_whole_numbers():
+    from greenledger.measures.demo import MonthOfRecords
+    from greenledger.measures.models import MeasureParameter
+
+    from .factories import make_measure, make_site
+
+    measure = make_measure(make_site(), params=False)
+    MeasureParameter.objects.create(measure=measure, code="samples", name="抽检数", unit="个", min_value=5, max_value=50)
+    MeasureParameter.objects.create(measure=measure, code="temp", name="温度", unit="°C", min_value=20, max_value=30)
+    month = MonthOfRecords({measure.code: measure}, contractor=None)
+    values = [month.values(measure, anomaly=anomaly) for anomaly in (False, True) for _ in range(20)]
+    assert all(type(v["samples"]) is int for v in values)
+    assert any(v["temp"] != int(v["temp"]) for v in values)  # measured values keep their decimals
