@@ -186,7 +186,8 @@ def parse_plate(text):
     plate, _, color = text.partition(":")
     color = color or "yellow"
     if not plate.strip() or color not in PLATE_COLORS:
-        raise CommandError(f"--plate {text}: give PLATE or PLATE:COLOUR, COLOUR one of {', '.join(sorted(PLATE_COLORS))}")
+        colours = ", ".join(sorted(PLATE_COLORS))
+        raise CommandError(f"--plate {text}: give PLATE or PLATE:COLOUR, COLOUR one of {colours}")
     return plate.strip(), color
 
 
