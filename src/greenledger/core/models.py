@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from greenledger.evidence.models import SealedModel
+from greenledger.evidence.models import SealedModel, SealedQuerySet
 
 
 class Industry(models.TextChoices):
@@ -335,7 +335,8 @@ class AuditEntry(SealedModel, AbstractLogEntry):
     data cannot be hidden by editing the audit trail.
     """
 
-    objects = LogEntryManager()
+    # auditlog's manager (log_create, get_for_object, …) over the sealed queryset: no bulk change
+    objects = LogEntryManager.from_queryset(SealedQuerySet)()
 
     ACTION_LABELS = {0: _("created"), 1: _("changed"), 2: _("deleted"), 3: _("accessed")}
 

@@ -75,6 +75,20 @@ def test_master_data_change_is_audited_with_before_and_after(client, site, role_
     assert Leaf.objects.filter(table="core.auditentry", record_id=str(entry.pk)).exists()
 
 
+def test_the_audit_trail_cannot_be_changed_or_emptied_in_bulk(site):
+    equipment = Equipment.objects.get(code="LW-01")
+    equipment.name = "激光焊接机（改造后）"
+    equipment.save()
+    entries = AuditEntry.objects.get_for_object(equipment)  # auditlog's own manager methods still work
+    count = entries.count()
+    assert count
+    with pytest.raises(AppendOnlyError):
+        entries.update(changes_text="")
+    with pytest.raises(AppendOnlyError):
+        entries.delete()
+    assert AuditEntry.objects.get_for_object(equipment).count() == count
+
+
 def test_notify_writes_in_app_email_and_adapter_deliveries(site, role_user):
     user = role_user("safety_manager", site)
     user.email = "safety@example.cn"
