@@ -71,9 +71,10 @@ class SealedModel(models.Model):
     def save(self, *args, **kwargs):
         if not self._state.adding:
             update_fields = kwargs.get("update_fields")
-            if update_fields and set(update_fields) <= set(self.evidence_derived_fields):
-                return super().save(*args, **kwargs)
-            raise AppendOnlyError(f"{self._meta.label} is append-only; write a correction record instead")
+            if not update_fields:
+                raise AppendOnlyError(f"{self._meta.label} is append-only; write a correction record instead")
+            _derived_only(type(self), update_fields)  # the rule the queryset's update() follows too
+            return super().save(*args, **kwargs)
         from greenledger.evidence.services import seal
 
         # no savepoint inside a caller's transaction: a failed insert or seal fails that transaction
