@@ -87,9 +87,8 @@ def test_the_orm_bulk_paths_refuse_sealed_records_too(make_attachment):
 
 def test_derived_columns_may_still_be_updated_in_bulk(site):
     from greenledger.gate.models import Passage
-    from greenledger.gate.tests.factories import make_gate
-
     from greenledger.gate.services import record_passage
+    from greenledger.gate.tests.factories import make_gate
 
     lane = make_gate(site).lanes.first()
     passage = record_passage(lane=lane, plate="苏D12345", plate_color="yellow", direction=lane.direction,

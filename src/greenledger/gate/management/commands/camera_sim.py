@@ -241,7 +241,6 @@ class Command(BaseCommand):
             if not options["cameras"]:
                 raise CommandError("--protocol needs the camera codes: --camera CODE")
             cameras = [(code, options["protocol"], options["direction"]) for code in options["cameras"]]
-            plates = plates or [(p, "yellow") for p in UNREGISTERED]
         else:
             try:
                 found = local_cameras(options["cameras"])
